@@ -26,7 +26,7 @@ Runner = Callable[[argparse.Namespace], int]
 RUNNERS: dict[str, str] = {
     "bump": "bot.manifests.command:run",
     "deploy": "bot.jobs:run_deploy",
-    "trigger": "bot.jobs:run_trigger",
+    "trigger": "bot.trigger:run_trigger",
     "serve": "bot.server.command:run",
     "check-config": "bot.config:run_check",
     "sandbox": "bot.sandbox.command:run",
@@ -98,6 +98,12 @@ def _add_trigger(commands: argparse._SubParsersAction) -> None:
     trigger.add_argument("--force", action="store_true")
     trigger.add_argument("--wait", choices=["merged"])
     trigger.add_argument("--timeout", type=float, default=1800.0, metavar="S")
+    trigger.add_argument(
+        "--id-token-env",
+        default="GITOPS_BOT_ID_TOKEN",
+        metavar="VAR",
+        help="variable holding the job's ID token (else CI_JOB_TOKEN is used)",
+    )
 
 
 def _add_serve(commands: argparse._SubParsersAction) -> None:

@@ -1,0 +1,161 @@
+"""`gitops-bot trigger`: service CI asks a running bot to deploy.
+
+The job proves who it is with its GitLab CI/CD ID token (the variable named
+by ``--id-token-env``, GITOPS_BOT_ID_TOKEN by default) or, failing that, its
+CI_JOB_TOKEN. The bot's answer is printed as it came: the merge request URL
+on success, the bot's own message on a refusal. 5xx, 429 and connection
+failures are retried until ``--timeout``; a 4xx is final.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+
+from tenacity import (
+    retry,
+    retry_if_exception_type,
+    stop_after_delay,
+    wait_random_exponential,
+)
+
+from bot.errors import GitLabError, InvalidInput, Refused
+
+RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+class BotUnavailable(GitLabError):
+    """The bot answered 5xx/429 or not at all until the deadline."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One answer of the bot: HTTP status and decoded JSON body."""
+
+    status: int
+    body: dict
+
+
+def caller_headers(environ: dict[str, str], id_token_env: str) -> dict[str, str]:
+    """Return the authentication headers for this CI job, ID token first."""
+    id_token = environ.get(id_token_env)
+    if id_token:
+        return {"Authorization": f"Bearer {id_token}"}
+    job_token = environ.get("CI_JOB_TOKEN")
+    if job_token:
+        return {"JOB-TOKEN": job_token}
+    raise InvalidInput(
+        f"no credentials: set {id_token_env} (an id_tokens: entry for the bot's "
+        "audience) or run inside a GitLab CI job (CI_JOB_TOKEN)"
+    )
+
+
+def deployment_body(args: argparse.Namespace, environ: dict[str, str]) -> dict:
+    """Build the deploy request, with the pipeline as its source when known."""
+    if not args.tag and not args.digest:
+        raise InvalidInput("give --tag, --digest or both")
+    body: dict = {"app": args.app, "environment": args.env, "force": args.force}
+    if args.tag:
+        body["tag"] = args.tag
+    if args.digest:
+        body["digest"] = args.digest
+    source = {
+        "project": environ.get("CI_PROJECT_PATH"),
+        "sha": environ.get("CI_COMMIT_SHA"),
+        "ref": environ.get("CI_COMMIT_REF_NAME"),
+        "pipeline_url": environ.get("CI_PIPELINE_URL"),
+    }
+    if any(source.values()):
+        body["source"] = {key: value for key, value in source.items() if value}
+    return body
+
+
+def _request(url: str, headers: dict[str, str], body: dict | None) -> Answer:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(
+        url,
+        data=data,
+        method="GET" if body is None else "POST",
+        headers={"Content-Type": "application/json", **headers},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            answer = Answer(response.status, json.loads(response.read() or b"{}"))
+    except urllib.error.HTTPError as error:
+        answer = Answer(error.code, _decode(error.read()))
+    except (urllib.error.URLError, OSError) as error:
+        raise BotUnavailable(f"{url}: {getattr(error, 'reason', error)}") from error
+    if answer.status in RETRYABLE_STATUSES:
+        raise BotUnavailable(f"{url}: HTTP {answer.status}: {_message(answer)}")
+    return answer
+
+
+def _decode(raw: bytes) -> dict:
+    try:
+        decoded = json.loads(raw)
+    except ValueError:
+        return {"message": raw.decode(errors="replace")[:500]}
+    return decoded if isinstance(decoded, dict) else {"message": str(decoded)}
+
+
+def _message(answer: Answer) -> str:
+    return str(answer.body.get("message") or answer.body.get("error") or answer.body)
+
+
+def call_bot(
+    url: str, headers: dict[str, str], body: dict | None, timeout: float
+) -> Answer:
+    """Send one request, retrying 5xx, 429 and connection failures until timeout."""
+    send = retry(
+        retry=retry_if_exception_type(BotUnavailable),
+        wait=wait_random_exponential(multiplier=1, max=30),
+        stop=stop_after_delay(timeout),
+        reraise=True,
+    )(_request)
+    return send(url, headers, body)
+
+
+def wait_for_merge(
+    base: str, headers: dict[str, str], args: argparse.Namespace
+) -> None:
+    """Poll the deployment until its merge request is merged or the timeout."""
+    deadline = time.monotonic() + args.timeout
+    status_url = f"{base}/api/v1/deployments/{args.app}/{args.env}"
+    while time.monotonic() < deadline:
+        answer = call_bot(status_url, headers, None, args.timeout)
+        request = answer.body.get("merge_request") or {}
+        if request.get("state") == "merged" or (
+            not request and answer.body.get("tag") == args.tag
+        ):
+            print("merged", file=sys.stderr)
+            return
+        time.sleep(5)
+    raise BotUnavailable(f"not merged within {args.timeout:.0f}s")
+
+
+def run_trigger(args: argparse.Namespace) -> int:
+    """Run `gitops-bot trigger`; see the module docstring."""
+    environ = dict(os.environ)
+    headers = caller_headers(environ, args.id_token_env)
+    base = args.url.rstrip("/")
+    answer = call_bot(
+        f"{base}/api/v1/deployments",
+        headers,
+        deployment_body(args, environ),
+        args.timeout,
+    )
+    if answer.status >= 400:
+        error = InvalidInput if answer.status in {400, 404, 413, 415} else Refused
+        raise error(f"the bot refused (HTTP {answer.status}): {_message(answer)}")
+
+    request = answer.body.get("merge_request") or {}
+    print(request.get("web_url") or answer.body.get("status", "unchanged"))
+    if args.wait == "merged" and request:
+        wait_for_merge(base, headers, args)
+    return 0
