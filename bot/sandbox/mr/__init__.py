@@ -1,0 +1,1 @@
+"""Merge requests of the offline GitLab: records, rules, routes and hooks."""
