@@ -1,0 +1,66 @@
+"""Comment commands on bot merge requests: grammar, permissions and replies.
+
+Pure code (STYLE.md habits 2 and 4), in three parts:
+
+- ``grammar``: ``parse_note`` turns a note body into exactly one ``Commands``,
+  ``Reply`` or ``Ignore``; help text and reply formatting.
+- ``access``: ``check_permission`` names who lacks what.
+- ``events``: ``NoteEvent.from_payload`` and ``note_skip_reason`` decide
+  whether a note webhook concerns the bot at all.
+"""
+
+from bot.chatops.access import (
+    ACCESS_LEVELS,
+    DEFAULT_REQUIRED_ACCESS,
+    MERGE_DURING_FREEZE,
+    STRICT_REQUIRED_ACCESS,
+    Refusal,
+    access_level_name,
+    check_permission,
+)
+from bot.chatops.events import BOT_LABEL, NoteEvent, note_skip_reason
+from bot.chatops.grammar import (
+    COMMANDS,
+    DEFAULT_PREFIX,
+    Command,
+    Commands,
+    CommandSpec,
+    Ignore,
+    ParseResult,
+    Reply,
+    clean_reason,
+    command_lines,
+    format_refusal,
+    format_reply,
+    help_text,
+    parse_note,
+    visible_lines,
+)
+
+__all__ = [
+    "ACCESS_LEVELS",
+    "BOT_LABEL",
+    "COMMANDS",
+    "DEFAULT_PREFIX",
+    "DEFAULT_REQUIRED_ACCESS",
+    "MERGE_DURING_FREEZE",
+    "STRICT_REQUIRED_ACCESS",
+    "Command",
+    "CommandSpec",
+    "Commands",
+    "Ignore",
+    "NoteEvent",
+    "ParseResult",
+    "Refusal",
+    "Reply",
+    "access_level_name",
+    "check_permission",
+    "clean_reason",
+    "command_lines",
+    "format_refusal",
+    "format_reply",
+    "help_text",
+    "note_skip_reason",
+    "parse_note",
+    "visible_lines",
+]
