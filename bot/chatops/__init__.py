@@ -11,9 +11,7 @@ Pure code (STYLE.md habits 2 and 4), in three parts:
 
 from bot.chatops.access import (
     ACCESS_LEVELS,
-    DEFAULT_REQUIRED_ACCESS,
     MERGE_DURING_FREEZE,
-    STRICT_REQUIRED_ACCESS,
     Refusal,
     access_level_name,
     check_permission,
@@ -42,9 +40,7 @@ __all__ = [
     "BOT_LABEL",
     "COMMANDS",
     "DEFAULT_PREFIX",
-    "DEFAULT_REQUIRED_ACCESS",
     "MERGE_DURING_FREEZE",
-    "STRICT_REQUIRED_ACCESS",
     "Command",
     "CommandSpec",
     "Commands",

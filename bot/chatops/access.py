@@ -1,8 +1,8 @@
 """Who may run which command: GitLab access levels and refusals.
 
-Each command has a minimum access level in the GitOps project, configurable per
-environment; the defaults below are what ``bot/config.py`` falls back to
-(coupling: change both together).
+Each command has a minimum access level in the GitOps project, configured per
+environment: ``EnvironmentConfig.commands`` (complete, defaults filled in by
+``bot.config``) and ``override_access_level`` for ``MERGE_DURING_FREEZE``.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from bot.record import code_span
 
 MERGE_DURING_FREEZE = "merge-during-freeze"
+OWNER = 50
 
 ACCESS_LEVELS: Mapping[int, str] = {
     0: "no",
@@ -26,19 +27,6 @@ ACCESS_LEVELS: Mapping[int, str] = {
     50: "Owner",
     60: "Admin",
 }
-
-# Defaults for the configuration; production-like environments take the strict
-# table. Coupling: bot/config.py documents these as the per-environment default.
-DEFAULT_REQUIRED_ACCESS: Mapping[str, int] = {
-    "help": 10, "status": 10, "merge": 30, "hold": 30, "unhold": 30,
-    "recreate": 30, "retry": 30, "promote": 30, "pin": 40, "unpin": 40,
-    "close": 40, MERGE_DURING_FREEZE: 40,
-}  # fmt: skip
-STRICT_REQUIRED_ACCESS: Mapping[str, int] = {
-    **DEFAULT_REQUIRED_ACCESS,
-    "merge": 40, "unhold": 40, "recreate": 40, "promote": 40,
-    MERGE_DURING_FREEZE: 50,
-}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -64,10 +52,9 @@ def check_permission(
     """Return a Refusal when ``actor_level`` is below the command's minimum.
 
     ``required`` maps command names (and ``MERGE_DURING_FREEZE``) to GitLab
-    access levels; a name it lacks takes ``DEFAULT_REQUIRED_ACCESS``, and a
-    name unknown there too needs Owner, so a gap in configuration fails closed.
+    access levels; a name it lacks needs Owner, so a gap fails closed.
     """
-    needed = required.get(command_name, DEFAULT_REQUIRED_ACCESS.get(command_name, 50))
+    needed = required.get(command_name, OWNER)
     if actor_level >= needed:
         return None
 
