@@ -1,0 +1,72 @@
+"""``gitops-bot bump``: edit one file in place, or print it with --stdout."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from bot.errors import InvalidInput
+from bot.manifests.engine import edit
+from bot.manifests.model import EditResult, Target
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the bump described by ``args``; return the exit status (0)."""
+    path = Path(args.file)
+    text = read_text(path)
+    target = Target(kind=args.kind, image=args.image, key=args.key, policy=args.policy)
+    result = edit(text, args.file, target, tag=args.tag, digest=args.digest)
+
+    if args.stdout:
+        sys.stdout.write(result.text)
+    elif result.changed:
+        write_atomically(path, result.text)
+    sys.stderr.write(summary(result))
+    return 0
+
+
+def read_text(path: Path) -> str:
+    """Return the file's text exactly (line endings kept), or raise InvalidInput."""
+    try:
+        with path.open(encoding="utf-8", newline="") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        raise InvalidInput(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise InvalidInput(f"{path}: is a directory, not a file") from None
+    except UnicodeDecodeError as error:
+        raise InvalidInput(f"{path}: not UTF-8 text (byte {error.start})") from None
+    except OSError as error:
+        raise InvalidInput(f"{path}: cannot read: {error.strerror}") from None
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` through a temporary file; keep its mode."""
+    mode = path.stat().st_mode & 0o7777
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def summary(result: EditResult) -> str:
+    """Return the change summary printed on stderr."""
+    lines = [f"skipped: {reason}" for reason in result.skipped]
+    if not result.changed:
+        lines.append(f"{result.path}: unchanged (already current)")
+        return "\n".join(lines) + "\n"
+
+    lines.append(f"{result.path}: changed")
+    for change in result.changes:
+        old = change.old or "(added)"
+        new = change.new or "(removed)"
+        lines.append(f"  line {change.line}: {old} -> {new}")
+    return "\n".join(lines) + "\n"

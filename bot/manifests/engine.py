@@ -1,0 +1,82 @@
+"""The editing pipeline: validate, parse, locate the target, splice, guard."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from bot.errors import InvalidInput
+from bot.manifests import argocd, flux, helm, kustomize, workloads
+from bot.manifests.detect import resolve_kind
+from bot.manifests.errors import TargetNotFound
+from bot.manifests.model import CurrentImage, EditResult, Site, Target
+from bot.manifests.references import validate_digest, validate_tag
+from bot.manifests.splice import apply, to_changes, unified_diff
+from bot.manifests.yamltext import Parsed, parse
+
+SiteFinder = Callable[[Parsed, Target], tuple[Site, ...]]
+
+FINDERS: dict[str, SiteFinder] = {
+    "kustomize": kustomize.find_sites,
+    "helm": helm.find_sites,
+    "manifest": workloads.find_sites,
+    "argocd": argocd.find_sites,
+    "flux": flux.find_sites,
+}
+
+
+def edit(
+    text: str,
+    path: str,
+    target: Target,
+    *,
+    tag: str | None = None,
+    digest: str | None = None,
+) -> EditResult:
+    """Return ``text`` with the target moved to ``tag`` and/or ``digest``.
+
+    Raises ManifestError (an InvalidInput) when the request or the file
+    does not allow a safe edit; a target already current is a no-op.
+    """
+    if tag is None and digest is None:
+        raise InvalidInput("nothing to set: give a tag, a digest or both")
+    tag = validate_tag(tag) if tag is not None else None
+    digest = validate_digest(digest) if digest is not None else None
+
+    parsed = parse(text, path)
+    sites = _locate(parsed, target)
+    edits = tuple(edit for site in sites for edit in site.plan(tag, digest))
+    new_text = apply(parsed, edits) if edits else text
+
+    return EditResult(
+        path=path,
+        original=text,
+        text=new_text,
+        changes=to_changes(path, edits),
+        diff=unified_diff(path, text, new_text),
+        skipped=tuple(str(error) for error in parsed.errors()),
+    )
+
+
+def find_current(text: str, path: str, target: Target) -> tuple[CurrentImage, ...]:
+    """Return the tag and digest the target holds now, one per place."""
+    return tuple(site.current for site in _locate(parse(text, path), target))
+
+
+def _locate(parsed: Parsed, target: Target) -> tuple[Site, ...]:
+    kind = resolve_kind(parsed, target)
+    if kind not in FINDERS:
+        raise InvalidInput(
+            f"unknown kind {kind!r}; expected one of {', '.join(FINDERS)}"
+        )
+    if not parsed.lines:
+        raise TargetNotFound(f"{parsed.path}: the file is empty")
+
+    try:
+        return FINDERS[kind](parsed, target)
+    except TargetNotFound:
+        # A document that did not parse may be where the target was meant
+        # to be: its syntax error says more than "not found".
+        errors = parsed.errors()
+        if errors:
+            raise errors[0] from None
+        raise

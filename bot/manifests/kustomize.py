@@ -1,0 +1,181 @@
+"""Kustomize ``images:`` entries, with ``kustomize edit set image`` semantics.
+
+The entry whose ``name`` (or else ``newName``) equals the target gets
+``newTag`` and ``digest``; a missing field is inserted in kustomize's field
+order, a missing entry is appended to the list, and a missing ``images:``
+is added at the end of the document, each in the file's own list style. A
+new tag without a digest removes a stale ``digest``: kustomize would pin
+the old image by it.
+"""
+
+from __future__ import annotations
+
+from ruamel.yaml.nodes import MappingNode, Node, SequenceNode
+
+from bot.manifests.errors import AmbiguousTarget, TargetNotFound, UnsupportedEdit
+from bot.manifests.model import CurrentImage, Delete, Insert, Site, Target, TextEdit
+from bot.manifests.nodes import (
+    entries,
+    items,
+    last_line_of,
+    line_of,
+    lookup,
+    text_of,
+    value_at,
+)
+from bot.manifests.splice import render, replace_scalar
+from bot.manifests.yamltext import Document, Parsed
+
+FIELD_ORDER = ("name", "newName", "newTag", "digest")
+
+
+def find_sites(parsed: Parsed, target: Target) -> tuple[Site, ...]:
+    """Return the one site for ``target.image``: its entry, or where to add it."""
+    name = target.image
+    if not name:
+        raise TargetNotFound("kustomize files need --image NAME")
+    document, root = _kustomization(parsed)
+
+    found = lookup(root, "images")
+    if found is None or text_of(found[1]) == "":
+        return (_new_images_site(parsed, document, root, found, name),)
+    images = found[1]
+    if not isinstance(images, SequenceNode) or images.flow_style:
+        raise UnsupportedEdit(
+            f"{parsed.path}:{line_of(document, images) + 1}: images is not a "
+            "block list; edit it by hand"
+        )
+
+    matches = _matching_entries(images, name)
+    if len(matches) > 1:
+        lines = ", ".join(str(line_of(document, entry) + 1) for entry in matches)
+        raise AmbiguousTarget(
+            f"{parsed.path}: image {name!r} matches entries at lines {lines}"
+        )
+    if matches:
+        return (_entry_site(parsed, document, matches[0]),)
+    return (_append_site(parsed, document, images, name),)
+
+
+def _kustomization(parsed: Parsed) -> tuple[Document, MappingNode]:
+    for document, root in parsed.good_roots():
+        if isinstance(root, MappingNode):
+            return document, root
+    errors = parsed.errors()
+    if errors:
+        raise errors[0]
+    raise TargetNotFound(f"{parsed.path}: no kustomization mapping in the file")
+
+
+def _matching_entries(images: SequenceNode, name: str) -> list[Node]:
+    for field in ("name", "newName"):
+        matches = [e for e in items(images) if text_of(value_at(e, field)) == name]
+        if matches:
+            return matches
+    return []
+
+
+def _entry_site(parsed: Parsed, document: Document, entry: Node) -> Site:
+    if not isinstance(entry, MappingNode) or entry.flow_style:
+        raise UnsupportedEdit(
+            f"{parsed.path}:{line_of(document, entry) + 1}: the images entry is not "
+            "a block mapping; edit it by hand"
+        )
+    current = CurrentImage(
+        text_of(value_at(entry, "newTag")) or None,
+        text_of(value_at(entry, "digest")) or None,
+        line_of(document, entry) + 1,
+    )
+
+    def plan(tag: str | None, digest: str | None) -> tuple[TextEdit, ...]:
+        edits: list[TextEdit] = []
+        if tag:
+            edits += _set_field(parsed, document, entry, "newTag", tag)
+        if digest:
+            edits += _set_field(parsed, document, entry, "digest", digest)
+        elif tag and tag != current.tag and current.digest:
+            edits.append(_drop_digest(parsed, document, entry))
+        return tuple(edits)
+
+    return Site(current, plan)
+
+
+def _set_field(
+    parsed: Parsed, document: Document, entry: MappingNode, field: str, value: str
+) -> list[TextEdit]:
+    found = lookup(entry, field)
+    if found is not None:
+        if text_of(found[1]) == value:
+            return []
+        return [replace_scalar(parsed, document, found[0], found[1], value)]
+
+    earlier = FIELD_ORDER[: FIELD_ORDER.index(field)]
+    before = [(k, v) for k, v in entries(entry) if text_of(k) in earlier]
+    key, after_value = (before or entries(entry))[-1]
+    line = f"{' ' * key.start_mark.column}{field}: {render(None, value)}"
+    return [Insert(last_line_of(document, after_value), (line,), value)]
+
+
+def _drop_digest(parsed: Parsed, document: Document, entry: MappingNode) -> Delete:
+    key, value = lookup(entry, "digest") or (None, None)
+    line = line_of(document, key)
+    if line == line_of(document, entry) or last_line_of(document, value) != line:
+        raise UnsupportedEdit(
+            f"{parsed.path}:{line + 1}: the stale digest shares its line with "
+            "another field; pass --digest as well, or remove it by hand"
+        )
+    return Delete(line, text_of(value) or "")
+
+
+def _entry_lines(
+    indent: int, name: str, tag: str | None, digest: str | None
+) -> tuple[str, ...]:
+    pad = " " * indent
+    lines = [f"{pad}- name: {render(None, name)}"]
+    if tag:
+        lines.append(f"{pad}  newTag: {render(None, tag)}")
+    if digest:
+        lines.append(f"{pad}  digest: {render(None, digest)}")
+    return tuple(lines)
+
+
+def _append_site(
+    parsed: Parsed, document: Document, images: SequenceNode, name: str
+) -> Site:
+    after = last_line_of(document, images)
+    indent = images.start_mark.column
+
+    def plan(tag: str | None, digest: str | None) -> tuple[TextEdit, ...]:
+        return (Insert(after, _entry_lines(indent, name, tag, digest), name),)
+
+    return Site(CurrentImage(None, None, after + 2), plan)
+
+
+def _new_images_site(
+    parsed: Parsed,
+    document: Document,
+    root: MappingNode,
+    found: tuple[Node, Node] | None,
+    name: str,
+) -> Site:
+    if root.flow_style:
+        raise UnsupportedEdit(f"{parsed.path}: the kustomization is a flow mapping")
+    column = root.start_mark.column
+    indent = column + _list_indent(root)
+    header: tuple[str, ...] = () if found else (f"{' ' * column}images:",)
+    after = line_of(document, found[0]) if found else last_line_of(document, root)
+
+    def plan(tag: str | None, digest: str | None) -> tuple[TextEdit, ...]:
+        lines = header + _entry_lines(indent, name, tag, digest)
+        return (Insert(after, lines, name),)
+
+    return Site(CurrentImage(None, None, after + 2), plan)
+
+
+def _list_indent(root: MappingNode) -> int:
+    """Return how far the file indents ``-`` under its key (0 when flush)."""
+    for key, value in entries(root):
+        is_block = isinstance(value, SequenceNode) and not value.flow_style
+        if is_block and value.start_mark.line > key.start_mark.line:
+            return value.start_mark.column - key.start_mark.column
+    return 0

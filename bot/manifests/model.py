@@ -1,0 +1,95 @@
+"""Values passed in and out of the manifest editors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+KINDS = ("auto", "kustomize", "helm", "manifest", "argocd", "flux")
+
+
+@dataclass(frozen=True)
+class Target:
+    """What to change: an image (repository or name), a key path or a policy."""
+
+    kind: str = "auto"
+    image: str | None = None
+    key: str | None = None
+    policy: str | None = None
+
+
+@dataclass(frozen=True)
+class Change:
+    """One value changed, inserted (old "") or removed (new ""); line 1-based."""
+
+    path: str
+    line: int
+    old: str
+    new: str
+
+
+@dataclass(frozen=True)
+class EditResult:
+    """The edited text of one file, what changed, and a unified diff."""
+
+    path: str
+    original: str
+    text: str
+    changes: tuple[Change, ...]
+    diff: str
+    skipped: tuple[str, ...] = ()
+
+    @property
+    def changed(self) -> bool:
+        """True when the text differs from the original."""
+        return self.text != self.original
+
+
+@dataclass(frozen=True)
+class CurrentImage:
+    """The tag and digest a target holds now, at a 1-based line."""
+
+    tag: str | None
+    digest: str | None
+    line: int
+
+
+@dataclass(frozen=True)
+class Replace:
+    """Put ``text`` in place of the characters ``start:end`` (one line)."""
+
+    start: int
+    end: int
+    line: int
+    old: str
+    new: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Insert:
+    """Add whole ``lines`` after 0-based line ``after`` (-1: at the top)."""
+
+    after: int
+    lines: tuple[str, ...]
+    new: str
+
+
+@dataclass(frozen=True)
+class Delete:
+    """Remove the whole 0-based line ``line`` holding the value ``old``."""
+
+    line: int
+    old: str
+
+
+TextEdit = Replace | Insert | Delete
+Planner = Callable[[str | None, str | None], tuple[TextEdit, ...]]
+
+
+@dataclass(frozen=True)
+class Site:
+    """One place that holds the target image, and how to move it to a version."""
+
+    current: CurrentImage
+    plan: Planner = field(compare=False)

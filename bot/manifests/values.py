@@ -1,0 +1,191 @@
+"""Sites for values that hold part of an image: a tag, a digest, a pair.
+
+Shared by the Helm values editor and Argo CD's ``helm.parameters``. The
+form of the current value decides what changes: ``sha256:...`` takes the
+digest, ``repo[:tag]`` keeps its repository, ``tag@digest`` keeps that
+convention, anything else is a tag.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ruamel.yaml.nodes import MappingNode, Node
+
+from bot.manifests.errors import TargetNotFound, UnsupportedEdit
+from bot.manifests.model import CurrentImage, Site, TextEdit
+from bot.manifests.nodes import line_of, lookup, text_of, value_at
+from bot.manifests.references import (
+    is_same_repository,
+    looks_like_reference,
+    parse_reference,
+    split_tag_digest,
+)
+from bot.manifests.splice import replace_scalar
+from bot.manifests.workloads import image_site
+from bot.manifests.yamltext import Document, Parsed
+
+_DIGEST = re.compile(r"sha(256|512):[0-9a-fA-F]*")
+_NULLS = ("", "~", "null", "Null", "NULL")
+
+
+def scalar_site(
+    parsed: Parsed,
+    document: Document,
+    key: Node | None,
+    value: Node,
+    parent: Node | None,
+    repository: str | None,
+) -> Site:
+    """Return the site of one scalar holding a tag, digest or reference."""
+    text = _text(value)
+    where = f"{parsed.path}:{line_of(document, value) + 1}"
+    if _DIGEST.fullmatch(text) or text_of(key) == "digest":
+        _ensure_repository(where, parent, None, repository)
+        return _digest_site(parsed, document, key, value, where)
+    if looks_like_reference(text):
+        reference = parse_reference(text)
+        _ensure_repository(where, None, reference.repository, repository)
+        return image_site(parsed, document, key, value, reference)
+    _ensure_repository(where, parent, None, repository)
+    return _tag_site(parsed, document, key, value, parent)
+
+
+def block_site(
+    parsed: Parsed,
+    document: Document,
+    path: str,
+    block: MappingNode,
+    repository: str | None,
+) -> Site:
+    """Return the site of an image mapping: its ``tag`` and ``digest`` children."""
+    where = f"{parsed.path}:{line_of(document, block) + 1}"
+    _ensure_repository(where, block, None, repository)
+    tag_node, digest_node = value_at(block, "tag"), value_at(block, "digest")
+    current = CurrentImage(
+        _text(tag_node) or None,
+        _text(digest_node) or None,
+        line_of(document, block) + 1,
+    )
+
+    def plan(tag: str | None, digest: str | None) -> tuple[TextEdit, ...]:
+        edits: list[TextEdit] = []
+        if tag:
+            edits += _set_child(parsed, document, path, block, "tag", tag)
+        if digest:
+            edits += _set_child(parsed, document, path, block, "digest", digest)
+        elif tag and tag != current.tag and current.digest:
+            edits += _set_child(parsed, document, path, block, "digest", "")
+        return tuple(edits)
+
+    return Site(current, plan)
+
+
+def _set_child(
+    parsed: Parsed,
+    document: Document,
+    path: str,
+    block: MappingNode,
+    name: str,
+    new: str,
+) -> list[TextEdit]:
+    pair = lookup(block, name)
+    if pair is None:
+        raise TargetNotFound(
+            f"{parsed.path}:{line_of(document, block) + 1}: {path!r} has no "
+            f"{name!r} key to set; it is never created"
+        )
+    if _text(pair[1]) == new:
+        return []
+    return [replace_scalar(parsed, document, pair[0], pair[1], new)]
+
+
+def _digest_site(
+    parsed: Parsed, document: Document, key: Node | None, value: Node, where: str
+) -> Site:
+    old = _text(value) or None
+
+    def plan(tag: str | None, digest: str | None) -> tuple[TextEdit, ...]:
+        if not digest:
+            raise UnsupportedEdit(f"{where}: the value is a digest; pass --digest")
+        if digest == old:
+            return ()
+        return (replace_scalar(parsed, document, key, value, digest),)
+
+    return Site(CurrentImage(None, old, line_of(document, value) + 1), plan)
+
+
+def _tag_site(
+    parsed: Parsed,
+    document: Document,
+    key: Node | None,
+    value: Node,
+    parent: Node | None,
+) -> Site:
+    old_tag, old_digest = split_tag_digest(_text(value))
+    sibling = lookup(parent, "digest") if old_digest is None else None
+    current_digest = old_digest or (_text(sibling[1]) if sibling else None) or None
+
+    def plan(tag: str | None, digest: str | None) -> tuple[TextEdit, ...]:
+        new_tag = tag or old_tag
+        if not new_tag:
+            raise UnsupportedEdit(
+                f"{parsed.path}:{line_of(document, value) + 1}: the value holds a "
+                "tag and is empty; pass --tag"
+            )
+        if sibling is not None:
+            tag_edit = _replace_if(parsed, document, key, value, new_tag)
+            if not digest and not (tag and tag != old_tag and current_digest):
+                return tag_edit
+            digest_edit = _replace_if(parsed, document, *sibling, digest or "")
+            return tag_edit + digest_edit
+
+        new_digest = digest or (None if tag and tag != old_tag else old_digest)
+        new = f"{new_tag}@{new_digest}" if new_digest else new_tag
+        return _replace_if(parsed, document, key, value, new)
+
+    line = line_of(document, value) + 1
+    return Site(CurrentImage(old_tag, current_digest, line), plan)
+
+
+def _replace_if(
+    parsed: Parsed, document: Document, key: Node | None, value: Node, new: str
+) -> tuple[TextEdit, ...]:
+    if _text(value) == new:
+        return ()
+    return (replace_scalar(parsed, document, key, value, new),)
+
+
+def _text(node: Node | None) -> str:
+    text = text_of(node)
+    if text is None:
+        return ""
+    return "" if node.style is None and text in _NULLS else text
+
+
+def _ensure_repository(
+    where: str, block: Node | None, held: str | None, expected: str | None
+) -> None:
+    """Refuse when the repository beside the value is not the expected one."""
+    if expected is None:
+        return
+    actual = held or _block_repository(block)
+    if actual is None:
+        raise UnsupportedEdit(
+            f"{where}: cannot check the repository: no repository, name or image "
+            "key next to the value"
+        )
+    if not is_same_repository(actual, expected):
+        raise UnsupportedEdit(
+            f"{where}: the value belongs to repository {actual!r}, not {expected!r}"
+        )
+
+
+def _block_repository(block: Node | None) -> str | None:
+    registry = _text(value_at(block, "registry"))
+    for name in ("repository", "name", "image"):
+        repository = _text(value_at(block, name))
+        if repository:
+            base = parse_reference(repository).repository
+            return f"{registry}/{base}" if registry else base
+    return None
