@@ -1,0 +1,54 @@
+"""The GitLab adapter: the only place that talks to GitLab.
+
+- ``client.GitLab``: async, intention-revealing calls on one project;
+- ``calls``: threads, bounded concurrency, the one retry layer, counting;
+- ``models``: GitLab's answers as our frozen values;
+- ``errors``: one exception per meaning of a failed call.
+"""
+
+from bot.gitlab.calls import CallCounter, RetryPolicy
+from bot.gitlab.client import GitLab, NewMergeRequest, encode
+from bot.gitlab.errors import (
+    GitLabCallError,
+    GitLabConflict,
+    GitLabForbidden,
+    GitLabNotFound,
+    GitLabRejected,
+    GitLabUnauthorized,
+    GitLabUnavailable,
+)
+from bot.gitlab.models import (
+    ApprovalRule,
+    Approvals,
+    Branch,
+    Commit,
+    FileAction,
+    Job,
+    MergeRequest,
+    Note,
+    RepositoryFile,
+)
+
+__all__ = [
+    "ApprovalRule",
+    "Approvals",
+    "Branch",
+    "CallCounter",
+    "Commit",
+    "FileAction",
+    "GitLab",
+    "GitLabCallError",
+    "GitLabConflict",
+    "GitLabForbidden",
+    "GitLabNotFound",
+    "GitLabRejected",
+    "GitLabUnauthorized",
+    "GitLabUnavailable",
+    "Job",
+    "MergeRequest",
+    "NewMergeRequest",
+    "Note",
+    "RepositoryFile",
+    "RetryPolicy",
+    "encode",
+]

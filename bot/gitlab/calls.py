@@ -1,0 +1,273 @@
+"""One GitLab HTTP call: in a thread, bounded, retried once, counted.
+
+python-gitlab is synchronous; each call runs in a worker thread under a
+semaphore (``max_concurrent_calls``). Its own retrying is switched off on
+every request (``obey_rate_limit=False``, ``max_retries=0``,
+``retry_transient_errors=False``) so that tenacity is the only retry layer:
+
+- 429 waits for ``Retry-After`` (seconds), else jittered exponential backoff;
+- 5xx except 501, timeouts and connection resets back off the same way;
+- everything stops at the overall deadline and raises ``GitLabUnavailable``;
+- any other answer is definite: mapped once by ``errors.error_for``.
+
+Every attempt is counted per route and status in a ``CallCounter``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+import gitlab
+import requests
+import structlog
+from requests.adapters import HTTPAdapter
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    stop_after_delay,
+    wait_random_exponential,
+)
+
+from bot.gitlab.errors import GitLabUnavailable, error_for
+
+log = structlog.get_logger(__name__)
+
+NO_ANSWER = "no-answer"
+_NETWORK_ERRORS = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+)
+
+
+class CallCounter:
+    """Thread-safe counts of GitLab calls by (route, status)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: Counter[tuple[str, str]] = Counter()
+
+    def add(self, route: str, status: str) -> None:
+        """Count one attempt of ``route`` that ended with ``status``."""
+        with self._lock:
+            self._counts[(route, status)] += 1
+
+    def snapshot(self) -> dict[tuple[str, str], int]:
+        """Return a copy of the counts, safe to read while calls go on."""
+        with self._lock:
+            return dict(self._counts)
+
+    def total(self) -> int:
+        """Return the number of attempts counted so far."""
+        with self._lock:
+            return sum(self._counts.values())
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How long and how fast transient faults are retried."""
+
+    deadline_seconds: float = 60.0
+    backoff_base_seconds: float = 0.5
+    backoff_max_seconds: float = 10.0
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A successful answer: decoded JSON (or None) and the response headers."""
+
+    body: Any
+    headers: dict[str, str]
+
+
+class _Transient(Exception):
+    """An attempt that may succeed if repeated; internal to this module."""
+
+    def __init__(self, status: int, detail: str, retry_after: float | None) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.retry_after = retry_after
+
+
+class Transport:
+    """Run python-gitlab requests off the event loop, with one retry layer."""
+
+    def __init__(
+        self,
+        client: gitlab.Gitlab,
+        *,
+        max_concurrent_calls: int,
+        policy: RetryPolicy,
+        counter: CallCounter | None = None,
+    ) -> None:
+        self._client = client
+        self._policy = policy
+        self._semaphore = asyncio.Semaphore(max_concurrent_calls)
+        self.counter = counter or CallCounter()
+        self._last = threading.local()
+        _size_pool(client.session, max_concurrent_calls)
+        client.session.hooks["response"].append(self._remember)
+
+    async def request(
+        self,
+        step: str,
+        route: str,
+        path: str,
+        *,
+        query: dict[str, Any] | None = None,
+        body: dict[str, Any] | None = None,
+    ) -> Answer:
+        """Send ``route`` (``"VERB /template"``) to ``path``; retry what is transient.
+
+        Raises ``GitLabUnavailable`` past the deadline, and the error that
+        ``error_for`` names for any other failure.
+        """
+        retrying = AsyncRetrying(
+            retry=retry_if_exception_type(_Transient),
+            wait=self._wait,
+            stop=stop_after_delay(self._policy.deadline_seconds) | self._stop_early,
+            reraise=True,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    return await self._attempt(step, route, path, query, body)
+        except _Transient as fault:
+            raise GitLabUnavailable(step, fault.status, _gave_up(fault)) from fault
+        raise AssertionError("unreachable: tenacity either returns or raises")
+
+    async def _attempt(
+        self,
+        step: str,
+        route: str,
+        path: str,
+        query: dict[str, Any] | None,
+        body: dict[str, Any] | None,
+    ) -> Answer:
+        """Make one HTTP request in a worker thread under the semaphore."""
+        verb = route.split(" ", 1)[0].lower()
+        async with self._semaphore:
+            return await asyncio.to_thread(
+                self._send, step, route, verb, path, query, body
+            )
+
+    def _send(
+        self,
+        step: str,
+        route: str,
+        verb: str,
+        path: str,
+        query: dict[str, Any] | None,
+        body: dict[str, Any] | None,
+    ) -> Answer:
+        """Send one request (worker thread); classify and count its outcome."""
+        self._last.response = None
+        try:
+            response = self._client.http_request(
+                verb,
+                path,
+                query_data=query or {},
+                post_data=body,
+                obey_rate_limit=False,
+                retry_transient_errors=False,
+                max_retries=0,
+            )
+        except _NETWORK_ERRORS as error:
+            self.counter.add(route, NO_ANSWER)
+            log.warning("gitlab call failed", step=step, route=route, error=str(error))
+            raise _Transient(0, f"{type(error).__name__}: {error}", None) from error
+        except (gitlab.GitlabHttpError, gitlab.GitlabAuthenticationError) as error:
+            raise self._failure(step, route, error) from error
+
+        self.counter.add(route, str(response.status_code))
+        return Answer(body=_json_or_none(response), headers=dict(response.headers))
+
+    def _failure(self, step: str, route: str, error: gitlab.GitlabError) -> Exception:
+        """Return the exception for a non-2xx answer: transient or definite."""
+        status = error.response_code or 0
+        self.counter.add(route, str(status))
+        detail = _detail(error.error_message)
+        log.info("gitlab call refused", step=step, route=route, status=status)
+        if status == 429 or (status >= 500 and status != 501):
+            return _Transient(status, detail, self._retry_after())
+        return error_for(step, status, detail)
+
+    def _remember(self, response: requests.Response, *args: Any, **kw: Any) -> None:
+        """Keep the worker thread's last raw response (for ``Retry-After``)."""
+        self._last.response = response
+
+    def _retry_after(self) -> float | None:
+        """Read ``Retry-After`` (seconds) from this thread's last response."""
+        response = getattr(self._last, "response", None)
+        value = None if response is None else response.headers.get("Retry-After")
+        try:
+            return max(0.0, float(value)) if value is not None else None
+        except ValueError:  # an HTTP date: fall back to our own backoff
+            return None
+
+    def _wait(self, state: RetryCallState) -> float:
+        """Wait what GitLab asked for, else jittered exponential backoff."""
+        fault = _fault_of(state)
+        if fault is not None and fault.retry_after is not None:
+            return fault.retry_after
+        backoff = wait_random_exponential(
+            multiplier=self._policy.backoff_base_seconds,
+            max=self._policy.backoff_max_seconds,
+        )
+        return backoff(state)
+
+    def _stop_early(self, state: RetryCallState) -> bool:
+        """Stop now when ``Retry-After`` would end past the deadline."""
+        fault = _fault_of(state)
+        if fault is None or fault.retry_after is None:
+            return False
+        elapsed = time.monotonic() - state.start_time
+        return elapsed + fault.retry_after > self._policy.deadline_seconds
+
+
+def _fault_of(state: RetryCallState) -> _Transient | None:
+    """Return the transient fault of the last attempt, if that is how it ended."""
+    error = state.outcome.exception() if state.outcome else None
+    return error if isinstance(error, _Transient) else None
+
+
+def _gave_up(fault: _Transient) -> str:
+    """Describe the last transient fault once retrying has stopped."""
+    if fault.retry_after is not None:
+        return f"{fault.detail} (retry after {fault.retry_after:g}s; gave up)"
+    return f"{fault.detail} (still failing at the retry deadline)"
+
+
+def _detail(message: Any) -> str:
+    """Flatten GitLab's ``message``/``error`` (string, list or object) to text."""
+    if isinstance(message, bytes):
+        return message.decode("utf-8", "replace").strip() or "(empty body)"
+    if isinstance(message, list):
+        return "; ".join(map(str, message))
+    if isinstance(message, dict):
+        return "; ".join(f"{key}: {value}" for key, value in message.items())
+    return str(message)
+
+
+def _json_or_none(response: requests.Response) -> Any:
+    """Decode a JSON body; None for an empty or non-JSON one (e.g. 204)."""
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _size_pool(session: requests.Session, size: int) -> None:
+    """Let the HTTP session keep as many connections as calls may run at once."""
+    adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max(size, 1))
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)

@@ -1,0 +1,431 @@
+"""The async facade over GitLab: the only place that talks to it.
+
+One instance serves one GitOps project. Every method is one intention,
+named by its kind of action (``fetch_`` reads, ``ensure_`` checks then acts
+at most once); each makes the HTTP calls its docstring says, through
+``Transport`` (threads, bounded concurrency, one retry layer, counting).
+Identifiers are URL-encoded as one path segment, slashes and dots
+included (``apps%2Fmy.app%2Fvalues.yaml``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import gitlab
+
+from bot.gitlab.calls import CallCounter, RetryPolicy, Transport
+from bot.gitlab.errors import GitLabNotFound, GitLabRejected
+from bot.gitlab.models import (
+    ApprovalRule,
+    Approvals,
+    Branch,
+    Commit,
+    FileAction,
+    Job,
+    MergeRequest,
+    Note,
+    RepositoryFile,
+    parse_approvals,
+    parse_branch,
+    parse_commit,
+    parse_file,
+    parse_job,
+    parse_merge_request,
+    parse_note,
+)
+
+PER_PAGE = 100
+MR = "/projects/:id/merge_requests/:iid"
+
+
+def encode(segment: str | int) -> str:
+    """Encode an id, path or branch as ONE URL path segment (``/`` and ``.``)."""
+    return quote(str(segment), safe="").replace(".", "%2E")
+
+
+@dataclass(frozen=True)
+class NewMergeRequest:
+    """What a new merge request is made of."""
+
+    source_branch: str
+    target_branch: str
+    title: str
+    description: str
+    labels: tuple[str, ...]
+    reviewer_ids: tuple[int, ...] = ()
+    remove_source_branch: bool = True
+
+
+class GitLab:
+    """Intention-revealing async calls on one GitLab project."""
+
+    def __init__(
+        self,
+        url: str,
+        token: str,
+        project: str,
+        *,
+        timeout_seconds: float = 10.0,
+        max_concurrent_calls: int = 8,
+        policy: RetryPolicy | None = None,
+        counter: CallCounter | None = None,
+        per_page: int = PER_PAGE,
+    ) -> None:
+        client = gitlab.Gitlab(url, private_token=token, timeout=timeout_seconds)
+        self.project = project
+        self._base = f"/projects/{encode(project)}"
+        self._client = client
+        self._per_page = per_page
+        self._user_ids: dict[str, int] = {}
+        self._group_ids: dict[str, int] = {}
+        self._has_approval_rules = True
+        self._transport = Transport(
+            client,
+            max_concurrent_calls=max_concurrent_calls,
+            policy=policy or RetryPolicy(),
+            counter=counter,
+        )
+
+    @property
+    def counter(self) -> CallCounter:
+        """Counts of the calls made so far, by route and status."""
+        return self._transport.counter
+
+    def close(self) -> None:
+        """Release the HTTP connections."""
+        self._client.session.close()
+
+    def __repr__(self) -> str:  # never show the token
+        return f"GitLab(url={self._client.url!r}, project={self.project!r})"
+
+    async def _call(
+        self,
+        step: str,
+        route: str,
+        path: str,
+        *,
+        query: dict[str, Any] | None = None,
+        body: dict[str, Any] | None = None,
+        absolute: bool = False,
+    ) -> Any:
+        """Make one call relative to the project (or the API root when
+        ``absolute``); return the decoded body."""
+        prefix = "" if absolute else self._base
+        answer = await self._transport.request(
+            step, route, prefix + path, query=query, body=body
+        )
+        return answer.body
+
+    async def _fetch_all(
+        self, step: str, route: str, path: str, query: dict[str, Any]
+    ) -> list[Any]:
+        """Read EVERY page of a list (stopping at page 1 once hid an open MR)."""
+        items: list[Any] = []
+        page: str | None = "1"
+        while page:
+            answer = await self._transport.request(
+                step,
+                route,
+                self._base + path,
+                query={**query, "page": page, "per_page": self._per_page},
+            )
+            items.extend(answer.body or ())
+            page = answer.headers.get("X-Next-Page") or None
+        return items
+
+    # Repository
+
+    async def fetch_file(self, path: str, ref: str) -> RepositoryFile:
+        """Read ``path`` at ``ref`` (1 call); ``commit_id`` is the ref's SHA."""
+        data = await self._call(
+            f"fetch_file {path}@{ref}",
+            "GET /projects/:id/repository/files/:path",
+            f"/repository/files/{encode(path)}",
+            query={"ref": ref},
+        )
+        return parse_file(data)
+
+    async def commit_branch(
+        self,
+        branch: str,
+        *,
+        start_sha: str,
+        message: str,
+        actions: Sequence[FileAction],
+    ) -> Commit:
+        """Set ``branch`` to ``start_sha`` + ``actions`` in one commit (1 call).
+
+        ``force`` rebuilds an existing branch in place: the branch, and the
+        merge request on it, survive; it is never deleted and re-created.
+        """
+        data = await self._call(
+            f"commit_branch {branch}",
+            "POST /projects/:id/repository/commits",
+            "/repository/commits",
+            body={
+                "branch": branch,
+                "start_sha": start_sha,
+                "force": True,
+                "commit_message": message,
+                "actions": [_action_json(action) for action in actions],
+            },
+        )
+        return parse_commit(data)
+
+    async def fetch_branch(self, name: str) -> Branch:
+        """Read a branch: its head and the head's parents (1 call)."""
+        data = await self._call(
+            f"fetch_branch {name}",
+            "GET /projects/:id/repository/branches/:branch",
+            f"/repository/branches/{encode(name)}",
+        )
+        return parse_branch(data)
+
+    # Merge requests
+
+    async def fetch_open_merge_requests(
+        self,
+        target_branch: str,
+        *,
+        source_branch: str | None = None,
+        labels: Sequence[str] = (),
+    ) -> tuple[MergeRequest, ...]:
+        """List the open MRs into ``target_branch`` carrying every one of
+        ``labels``, oldest first, ALL pages (1 call per page)."""
+        query = {"state": "opened", "target_branch": target_branch, "sort": "asc"}
+        if source_branch is not None:
+            query["source_branch"] = source_branch
+        if labels:
+            query["labels"] = ",".join(labels)
+        items = await self._fetch_all(
+            f"fetch_open_merge_requests into {target_branch}",
+            "GET /projects/:id/merge_requests",
+            "/merge_requests",
+            query,
+        )
+        return tuple(map(parse_merge_request, items))
+
+    async def fetch_merge_request(self, iid: int) -> MergeRequest:
+        """Read one merge request, with its head pipeline (1 call)."""
+        data = await self._call(f"fetch_merge_request !{iid}", f"GET {MR}", _mr(iid))
+        return parse_merge_request(data)
+
+    async def create_merge_request(self, new: NewMergeRequest) -> MergeRequest:
+        """Open a merge request (1 call); ``GitLabConflict.existing_iid`` names
+        the open one when the source branch already has it."""
+        data = await self._call(
+            f"create_merge_request from {new.source_branch}",
+            "POST /projects/:id/merge_requests",
+            "/merge_requests",
+            body={
+                "source_branch": new.source_branch,
+                "target_branch": new.target_branch,
+                "title": new.title,
+                "description": new.description,
+                "labels": ",".join(new.labels),
+                "reviewer_ids": list(new.reviewer_ids),
+                "remove_source_branch": new.remove_source_branch,
+            },
+        )
+        return parse_merge_request(data)
+
+    async def update_merge_request(self, iid: int, **fields: Any) -> MergeRequest:
+        """Change title, description, labels, reviewer_ids, state_event (1 call)."""
+        if isinstance(fields.get("labels"), tuple | list):
+            fields["labels"] = ",".join(fields["labels"])
+        data = await self._call(
+            f"update_merge_request !{iid}", f"PUT {MR}", _mr(iid), body=fields
+        )
+        return parse_merge_request(data)
+
+    async def close_merge_request(self, iid: int) -> MergeRequest:
+        """Close a merge request (1 call); its branch is left alone."""
+        return await self.update_merge_request(iid, state_event="close")
+
+    async def merge(self, iid: int, sha: str) -> MergeRequest:
+        """Merge exactly ``sha`` (1 call): 409 ``GitLabConflict`` if the head moved."""
+        data = await self._call(
+            f"merge !{iid} at {sha[:12]}",
+            f"PUT {MR}/merge",
+            f"{_mr(iid)}/merge",
+            query={"sha": sha},
+        )
+        return parse_merge_request(data)
+
+    async def post_note(self, iid: int, body: str) -> Note:
+        """Comment on a merge request (1 call).
+
+        A retry after a lost answer may post the comment twice: GitLab has no
+        idempotency key for notes.
+        """
+        data = await self._call(
+            f"post_note on !{iid}",
+            f"POST {MR}/notes",
+            f"{_mr(iid)}/notes",
+            body={"body": body},
+        )
+        return parse_note(data)
+
+    async def award_emoji(
+        self, iid: int, name: str, note_id: int | None = None
+    ) -> None:
+        """React with ``name`` on the merge request or one of its notes (1 call);
+        an award already given counts as done."""
+        path = _mr(iid) + (f"/notes/{note_id}" if note_id is not None else "")
+        route = f"POST {MR}" + ("/notes/:note_id" if note_id is not None else "")
+        try:
+            await self._call(
+                f"award_emoji {name} on !{iid}",
+                f"{route}/award_emoji",
+                f"{path}/award_emoji",
+                body={"name": name},
+            )
+        except GitLabNotFound as error:
+            if "already been taken" not in error.detail:
+                raise
+
+    # Approvals
+
+    async def fetch_approvals(self, iid: int) -> Approvals:
+        """Who approved the merge request (1 call)."""
+        data = await self._call(
+            f"fetch_approvals !{iid}", f"GET {MR}/approvals", f"{_mr(iid)}/approvals"
+        )
+        return parse_approvals(data)
+
+    async def ensure_approval_rule(
+        self, iid: int, rule: ApprovalRule, *, is_new: bool = False
+    ) -> bool:
+        """Add ``rule`` to the merge request unless one of that name exists.
+
+        1 call for a merge request just opened (``is_new``: it has no rule of
+        ours yet), else 2. Returns whether a rule was added. On the Free tier
+        the route does not exist (404): remembered, and no call is made again.
+        """
+        path = f"{_mr(iid)}/approval_rules"
+        if not self._has_approval_rules:
+            return False
+        try:
+            return await self._add_approval_rule(iid, rule, path, is_new)
+        except GitLabNotFound as error:
+            if error.detail != "404 Not Found":  # the MR itself is missing
+                raise
+            self._has_approval_rules = False
+            return False
+
+    async def _add_approval_rule(
+        self, iid: int, rule: ApprovalRule, path: str, is_new: bool
+    ) -> bool:
+        """Fetch the rules unless ``is_new``; create ours when absent."""
+        if not is_new:
+            rules = await self._call(
+                f"fetch_approval_rules !{iid}", f"GET {MR}/approval_rules", path
+            )
+            if any(existing.get("name") == rule.name for existing in rules or ()):
+                return False
+        try:
+            await self._call(
+                f"ensure_approval_rule {rule.name!r} on !{iid}",
+                f"POST {MR}/approval_rules",
+                path,
+                body=_rule_json(rule),
+            )
+        except GitLabRejected as error:
+            if "already been taken" not in error.detail:
+                raise
+            return False
+        return True
+
+    # Users and groups: ids never change, so each name costs one call per process
+
+    async def fetch_user_ids(self, usernames: Sequence[str]) -> tuple[int, ...]:
+        """The ids of ``usernames`` (1 call per name not seen before)."""
+        for name in usernames:
+            if name not in self._user_ids:
+                users = await self._call(
+                    f"fetch_user_ids {name}",
+                    "GET /users",
+                    "/users",
+                    query={"username": name},
+                    absolute=True,
+                )
+                if not users:
+                    raise GitLabNotFound(f"fetch_user_ids {name}", 404, "no such user")
+                self._user_ids[name] = int(users[0]["id"])
+        return tuple(self._user_ids[name] for name in usernames)
+
+    async def fetch_group_ids(self, paths: Sequence[str]) -> tuple[int, ...]:
+        """The ids of the groups at ``paths`` (1 call per path not seen before)."""
+        for path in paths:
+            if path not in self._group_ids:
+                group = await self._call(
+                    f"fetch_group_ids {path}",
+                    "GET /groups/:id",
+                    f"/groups/{encode(path)}",
+                    absolute=True,
+                )
+                self._group_ids[path] = int(group["id"])
+        return tuple(self._group_ids[path] for path in paths)
+
+    # Pipelines and members
+
+    async def fetch_pipeline_jobs(self, pipeline_id: int) -> tuple[Job, ...]:
+        """List every job of a pipeline (1 call per 100 jobs)."""
+        items = await self._fetch_all(
+            f"fetch_pipeline_jobs #{pipeline_id}",
+            "GET /projects/:id/pipelines/:pipeline_id/jobs",
+            f"/pipelines/{pipeline_id}/jobs",
+            {},
+        )
+        return tuple(map(parse_job, items))
+
+    async def retry_pipeline(self, pipeline_id: int) -> None:
+        """Retry the failed and canceled jobs of a pipeline (1 call)."""
+        await self._call(
+            f"retry_pipeline #{pipeline_id}",
+            "POST /projects/:id/pipelines/:pipeline_id/retry",
+            f"/pipelines/{pipeline_id}/retry",
+        )
+
+    async def fetch_member_access(self, user_id: int) -> int:
+        """The user's access level in the project, inherited included; 0 if none
+        (1 call)."""
+        try:
+            data = await self._call(
+                f"fetch_member_access user {user_id}",
+                "GET /projects/:id/members/all/:user_id",
+                f"/members/all/{user_id}",
+            )
+        except GitLabNotFound:
+            return 0
+        return int(data.get("access_level") or 0)
+
+
+def _mr(iid: int) -> str:
+    """The path of one merge request under the project."""
+    return f"/merge_requests/{iid}"
+
+
+def _action_json(action: FileAction) -> dict[str, Any]:
+    """One Commits API action as JSON."""
+    data: dict[str, Any] = {"action": action.action, "file_path": action.path}
+    if action.content is not None:
+        data["content"] = action.content
+    return data
+
+
+def _rule_json(rule: ApprovalRule) -> dict[str, Any]:
+    """An approval rule as the create endpoint takes it."""
+    data: dict[str, Any] = {
+        "name": rule.name,
+        "approvals_required": rule.approvals_required,
+    }
+    if rule.usernames:
+        data["usernames"] = list(rule.usernames)
+    if rule.group_ids:
+        data["group_ids"] = list(rule.group_ids)
+    return data

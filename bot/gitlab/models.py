@@ -1,0 +1,195 @@
+"""GitLab's answers turned into our own frozen values at the edge.
+
+Only the fields the bot uses are kept; ``Any`` stops here.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class RepositoryFile:
+    """A file at a ref; ``commit_id`` is the SHA the ref resolved to."""
+
+    path: str
+    content: str
+    ref: str
+    commit_id: str
+    last_commit_id: str
+    blob_id: str
+
+
+@dataclass(frozen=True)
+class FileAction:
+    """One action of a Commits API call (``create``, ``update``, ``delete``)."""
+
+    action: str
+    path: str
+    content: str | None = None
+
+
+@dataclass(frozen=True)
+class Commit:
+    """A commit written by the bot."""
+
+    sha: str
+    title: str
+    parent_ids: tuple[str, ...]
+    web_url: str | None
+
+
+@dataclass(frozen=True)
+class Branch:
+    """A branch head and its parents."""
+
+    name: str
+    sha: str
+    parent_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class MergeRequest:
+    """A merge request as the list and single endpoints describe it."""
+
+    iid: int
+    state: str
+    title: str
+    description: str
+    labels: tuple[str, ...]
+    source_branch: str
+    target_branch: str
+    sha: str | None
+    web_url: str
+    draft: bool
+    author_id: int | None
+    created_at: str
+    detailed_merge_status: str | None
+    reviewer_ids: tuple[int, ...]
+    head_pipeline_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Approvals:
+    """Who approved a merge request, and how many approvals are still missing."""
+
+    approved_by: tuple[str, ...]
+    approvals_required: int
+    approvals_left: int
+
+
+@dataclass(frozen=True)
+class ApprovalRule:
+    """A merge-request-level approval rule (Premium)."""
+
+    name: str
+    approvals_required: int
+    usernames: tuple[str, ...] = ()
+    group_ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Job:
+    """One job of a pipeline."""
+
+    id: int
+    name: str
+    stage: str
+    status: str
+    allow_failure: bool
+
+
+@dataclass(frozen=True)
+class Note:
+    """A comment the bot posted."""
+
+    id: int
+    body: str
+
+
+def parse_file(data: dict[str, Any]) -> RepositoryFile:
+    """Decode a files API answer (content is base64)."""
+    raw = base64.b64decode(data.get("content") or "")
+    return RepositoryFile(
+        path=data["file_path"],
+        content=raw.decode("utf-8"),
+        ref=data.get("ref", ""),
+        commit_id=data["commit_id"],
+        last_commit_id=data.get("last_commit_id", ""),
+        blob_id=data.get("blob_id", ""),
+    )
+
+
+def parse_commit(data: dict[str, Any]) -> Commit:
+    """Read a Commits API answer."""
+    return Commit(
+        sha=data["id"],
+        title=data.get("title", ""),
+        parent_ids=tuple(data.get("parent_ids") or ()),
+        web_url=data.get("web_url"),
+    )
+
+
+def parse_branch(data: dict[str, Any]) -> Branch:
+    """Read a branches API answer."""
+    commit = data.get("commit") or {}
+    return Branch(
+        name=data["name"],
+        sha=commit.get("id", ""),
+        parent_ids=tuple(commit.get("parent_ids") or ()),
+    )
+
+
+def parse_merge_request(data: dict[str, Any]) -> MergeRequest:
+    """Read a merge request entry (list or single)."""
+    pipeline = data.get("head_pipeline") or {}
+    return MergeRequest(
+        iid=int(data["iid"]),
+        state=data["state"],
+        title=data.get("title") or "",
+        description=data.get("description") or "",
+        labels=tuple(_label_names(data.get("labels") or ())),
+        source_branch=data["source_branch"],
+        target_branch=data["target_branch"],
+        sha=data.get("sha"),
+        web_url=data.get("web_url") or "",
+        draft=bool(data.get("draft") or data.get("work_in_progress")),
+        author_id=(data.get("author") or {}).get("id"),
+        created_at=data.get("created_at") or "",
+        detailed_merge_status=data.get("detailed_merge_status"),
+        reviewer_ids=tuple(r["id"] for r in data.get("reviewers") or () if "id" in r),
+        head_pipeline_id=pipeline.get("id"),
+    )
+
+
+def parse_approvals(data: dict[str, Any]) -> Approvals:
+    """Read the approvals endpoint."""
+    approvers = (entry.get("user") or {} for entry in data.get("approved_by") or ())
+    return Approvals(
+        approved_by=tuple(user["username"] for user in approvers if "username" in user),
+        approvals_required=int(data.get("approvals_required") or 0),
+        approvals_left=int(data.get("approvals_left") or 0),
+    )
+
+
+def parse_job(data: dict[str, Any]) -> Job:
+    """Read one entry of a pipeline's jobs."""
+    return Job(
+        id=int(data["id"]),
+        name=data.get("name", ""),
+        stage=data.get("stage", ""),
+        status=data.get("status", ""),
+        allow_failure=bool(data.get("allow_failure")),
+    )
+
+
+def parse_note(data: dict[str, Any]) -> Note:
+    """Read a created note."""
+    return Note(id=int(data["id"]), body=data.get("body", ""))
+
+
+def _label_names(labels: Any) -> list[str]:
+    """Labels are titles in the REST API, objects with ``with_labels_details``."""
+    return [label["name"] if isinstance(label, dict) else label for label in labels]
