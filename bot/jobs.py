@@ -1,0 +1,129 @@
+"""``gitops-bot deploy``: the deploy flow as a one-shot job.
+
+For teams that keep the central-pipeline model: the job holds the GitOps
+token (from the variable ``gitlab.token_env`` names), so it is trusted like
+the server itself and no source project is authorised; the pipeline's URL
+and user are recorded when GitLab CI provides them. Output: the merge
+request URL, or with ``--json`` the result object. Exit statuses come from
+the exceptions (``bot.cli``): 2 refused input or policy, 1 GitLab.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import replace
+
+import structlog
+
+from bot.config import Config, load_config, read_gitlab_token
+from bot.deploy import DeployRequest, DeployResult, KeyedLocks, deploy
+from bot.errors import GitLabError
+from bot.gitlab import GitLab, RetryPolicy
+from bot.record import Source
+
+POLL_SECONDS = 5.0
+
+
+class NotMerged(GitLabError):
+    """``--wait merged`` ended without a merge (closed, or the timeout)."""
+
+
+def run_deploy(args: argparse.Namespace) -> int:
+    """Run one deploy request; print the MR URL or the JSON result."""
+    _log_to_stderr()
+    config = load_config(args.config)
+    token = read_gitlab_token(config)
+    request = DeployRequest(
+        app=args.app,
+        environment=args.env,
+        tag=args.tag,
+        digest=args.digest,
+        source=ci_source(os.environ),
+        force=args.force,
+        dry_run=args.dry_run,
+        requested_by=os.environ.get("GITLAB_USER_LOGIN"),
+    )
+
+    result = asyncio.run(_run(config, token, request, args.wait, args.timeout))
+    print(_render(result, as_json=args.json))
+    return 0
+
+
+async def _run(
+    config: Config,
+    token: str,
+    request: DeployRequest,
+    wait: str | None,
+    timeout: float,
+) -> DeployResult:
+    """Deploy, then optionally wait for the merge, closing the client after."""
+    gitlab = connect(config, token)
+    try:
+        result = await deploy(request, config=config, gitlab=gitlab, locks=KeyedLocks())
+        if wait == "merged" and result.merge_request and not request.dry_run:
+            await wait_for_merge(gitlab, result.merge_request.iid, timeout)
+            result = replace(result, status="merged")
+        return result
+    finally:
+        gitlab.close()
+
+
+def connect(config: Config, token: str) -> GitLab:
+    """The adapter for the configured GitOps project."""
+    settings = config.gitlab
+    return GitLab(
+        str(settings.url),
+        token,
+        settings.project,
+        timeout_seconds=settings.timeout_seconds,
+        max_concurrent_calls=settings.max_concurrent_calls,
+        policy=RetryPolicy(deadline_seconds=settings.retry_deadline_seconds),
+    )
+
+
+async def wait_for_merge(
+    gitlab: GitLab, iid: int, timeout: float, interval: float = POLL_SECONDS
+) -> None:
+    """Poll the MR until merged; raise ``NotMerged`` if closed or out of time."""
+    deadline = time.monotonic() + timeout
+    while True:
+        mr = await gitlab.fetch_merge_request(iid)
+        if mr.state == "merged":
+            return
+        if mr.state == "closed":
+            raise NotMerged(f"wait merged: !{iid} was closed without a merge")
+        if time.monotonic() + interval > deadline:
+            raise NotMerged(f"wait merged: !{iid} not merged within {timeout:g}s")
+        await asyncio.sleep(interval)
+
+
+def ci_source(environ: Mapping[str, str]) -> Source | None:
+    """What GitLab CI says about the pipeline running the job, if anything."""
+    pipeline_url = environ.get("CI_PIPELINE_URL")
+    if not pipeline_url:
+        return None
+    return Source(pipeline_url=pipeline_url)
+
+
+def _render(result: DeployResult, *, as_json: bool) -> str:
+    """The job's output: the JSON object, the MR URL, or the dry-run diff."""
+    if as_json:
+        return json.dumps(result.to_json(), indent=2, sort_keys=True)
+    if result.dry_run:
+        return result.diff or f"{result.status}: nothing to change"
+    if result.merge_request is None:
+        return f"{result.status}: {result.tag or result.digest} is already deployed"
+    return result.merge_request.web_url
+
+
+def _log_to_stderr() -> None:
+    """Keep stdout for the result: logs go to stderr."""
+    structlog.configure(
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+    )
