@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Sequence, Sized
 
 from bot.config.load import config_path, load_config
 from bot.config.model import AppConfig, Config, EnvironmentConfig, ManifestConfig
@@ -21,8 +21,7 @@ def run_check(args: argparse.Namespace) -> int:
     except ConfigError as error:
         for problem in error.problems:
             print(problem, file=sys.stderr)
-        count = len(error.problems)
-        print(f"{path}: {count} problem{'s' * (count != 1)}", file=sys.stderr)
+        print(f"{path}: {_count(error.problems, 'problem')}", file=sys.stderr)
         return 2
 
     print("\n".join(summarise(config, str(path))))
@@ -33,8 +32,8 @@ def summarise(config: Config, filename: str) -> list[str]:
     """The summary lines: a header, then one table row per manifest file."""
     gitlab = config.gitlab
     header = [
-        f"{filename}: valid, {len(config.apps)} apps, "
-        f"{len(config.environments)} environments",
+        f"{filename}: valid, {_count(config.apps, 'app')}, "
+        f"{_count(config.environments, 'environment')}",
         f"GitOps project {gitlab.project} on {gitlab.url}, "
         f"target branch {gitlab.target_branch}",
         "Every merge request is labelled gitops-bot, app::<app>, env::<env>, "
@@ -100,3 +99,7 @@ def _table(rows: Sequence[tuple[str, ...]]) -> list[str]:
         ).rstrip()
         for row in rows
     ]
+
+
+def _count(items: Sized, noun: str) -> str:
+    return f"{len(items)} {noun}{'s' * (len(items) != 1)}"

@@ -100,7 +100,7 @@ def _show(value: Any) -> str:
     if isinstance(value, bool):
         return str(value).lower()
     text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _unknown_key(key: str, allowed: Sequence[str]) -> str:
