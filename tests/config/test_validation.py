@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from bot.config import ConfigError, parse_config
-from tests.config.documents import problems_of, (
+from tests.config.documents import (
     APP_LINE,
     ENV_LINE,
     TOP_LINE,
     app_doc,
     env_doc,
+    problems_of,
     top_doc,
 )
 
