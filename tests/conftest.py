@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["bot.sandbox.testing"]
+
 ROOT = Path(__file__).resolve().parent.parent
 # CI lays ../shared beside the checkout; a user's clone has none.
 SHARED = ROOT.parent / "shared"
