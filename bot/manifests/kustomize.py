@@ -76,10 +76,10 @@ def _matching_entries(images: SequenceNode, name: str) -> list[Node]:
 
 
 def _entry_site(parsed: Parsed, document: Document, entry: Node) -> Site:
-    if not isinstance(entry, MappingNode) or entry.flow_style:
+    if not isinstance(entry, MappingNode):
         raise UnsupportedEdit(
             f"{parsed.path}:{line_of(document, entry) + 1}: the images entry is not "
-            "a block mapping; edit it by hand"
+            "a mapping; edit it by hand"
         )
     current = CurrentImage(
         text_of(value_at(entry, "newTag")) or None,
@@ -109,6 +109,11 @@ def _set_field(
             return []
         return [replace_scalar(parsed, document, found[0], found[1], value)]
 
+    if entry.flow_style:
+        raise UnsupportedEdit(
+            f"{parsed.path}:{line_of(document, entry) + 1}: cannot add {field} to a "
+            "flow-style entry without reformatting it; add it by hand"
+        )
     earlier = FIELD_ORDER[: FIELD_ORDER.index(field)]
     before = [(k, v) for k, v in entries(entry) if text_of(k) in earlier]
     key, after_value = (before or entries(entry))[-1]

@@ -20,7 +20,11 @@ class Target:
 
 @dataclass(frozen=True)
 class Change:
-    """One value changed, inserted (old "") or removed (new ""); line 1-based."""
+    """One value changed, inserted (old "") or removed (new "").
+
+    ``line`` is 1-based in the input; an inserted line reports the number
+    it takes in the output, right after input line ``line - 1``.
+    """
 
     path: str
     line: int

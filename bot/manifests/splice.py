@@ -68,7 +68,18 @@ def replace_scalar(
         raise UnsupportedEdit(f"{where}: the value spans several lines")
     start = _source_start(parsed.text, value, start, end)
     text = render(value.style, new)
+    if text == new and ":" in new and _is_in_flow(parsed.text, end):
+        # "a:b" is plain-safe in block context, but some YAML 1.1 loaders
+        # refuse a colon inside a flow collection's plain scalar.
+        text = render('"', new)
     return Replace(start, end, line_of(document, value), value.value, new, text)
+
+
+def _is_in_flow(text: str, end: int) -> bool:
+    """True when a value ending at ``end`` is followed by ``,``, ``]`` or ``}``."""
+    stop = text.find("\n", end)
+    rest = text[end : stop if stop >= 0 else None]
+    return rest.lstrip()[:1] in (",", "]", "}")
 
 
 def _source_start(text: str, value: ScalarNode, start: int, end: int) -> int:
@@ -92,7 +103,10 @@ def apply(parsed: Parsed, edits: tuple[TextEdit, ...]) -> str:
     lines = list(parsed.lines)
     replaced = _apply_replaces(parsed, lines, edits)
     deleted = {edit.line for edit in edits if isinstance(edit, Delete)}
-    inserts = {edit.after: edit.lines for edit in edits if isinstance(edit, Insert)}
+    inserts: dict[int, tuple[str, ...]] = {}
+    for edit in edits:
+        if isinstance(edit, Insert):
+            inserts[edit.after] = inserts.get(edit.after, ()) + edit.lines
 
     eol = _eol(parsed)
     out = [line + eol for line in inserts.get(-1, ())]

@@ -1,0 +1,513 @@
+"""Our own fixture cases: one row per behaviour, expected edits spelled out.
+
+Each change is written as the input line (1-based) and the exact text that
+must replace a part of it, or a line to insert or delete; the expected
+output is built from the input with plain string operations, never by the
+code under test.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot.manifests import Target
+
+D1 = "sha256:" + "a" * 64
+D2 = "sha256:" + "0123456789abcdef" * 4
+
+KZ_FLUSH = "kustomize/flush/kustomization.yaml"
+KZ_INDENTED = "kustomize/indented/kustomization.yaml"
+KZ_CRLF = "kustomize/crlf/kustomization.yaml"
+VALUES = "helm/values.yaml"
+WORKLOADS = "manifests/workloads.yaml"
+APP = "argocd/application.yaml"
+SOURCE = "argocd/.argocd-source-shop.yaml"
+SETTERS = "flux/setters.yaml"
+
+
+@dataclass(frozen=True)
+class Sub:
+    """On 1-based ``line``, the text ``old`` (once on the line) becomes ``new``."""
+
+    line: int
+    old: str
+    new: str
+
+
+@dataclass(frozen=True)
+class Add:
+    """Whole lines inserted after 1-based ``after`` (0: at the top)."""
+
+    after: int
+    lines: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Drop:
+    """The 1-based ``line`` is removed."""
+
+    line: int
+
+
+@dataclass(frozen=True)
+class Case:
+    """One request on one fixture and what must come of it."""
+
+    id: str
+    file: str
+    target: Target
+    tag: str | None = None
+    digest: str | None = None
+    edits: tuple[Sub | Add | Drop, ...] = ()
+    refuse: str | None = None
+    notes: tuple[str, ...] = field(default=())
+
+
+def kz(image: str) -> Target:
+    """A kustomize target."""
+    return Target("kustomize", image=image)
+
+
+def hm(key: str, image: str | None = None) -> Target:
+    """A helm values target, with an optional repository check."""
+    return Target("helm", key=key, image=image)
+
+
+def mf(image: str) -> Target:
+    """A plain manifest target."""
+    return Target("manifest", image=image)
+
+
+def ac(image: str | None = None, key: str | None = None) -> Target:
+    """An Argo CD target."""
+    return Target("argocd", image=image, key=key)
+
+
+def fx(policy: str) -> Target:
+    """A Flux setter target."""
+    return Target("flux", policy=policy)
+
+
+API = "registry.example.com:5000/shop/api"
+
+KUSTOMIZE = [
+    Case(
+        "kz-tag-drops-stale-digest",
+        KZ_FLUSH,
+        kz(API),
+        "1.5.0",
+        edits=(Sub(8, '"1.4.0"', '"1.5.0"'), Drop(9)),
+    ),
+    Case("kz-same-tag-keeps-digest", KZ_FLUSH, kz(API), "1.4.0"),
+    Case(
+        "kz-digest-only",
+        KZ_FLUSH,
+        kz(API),
+        digest=D1,
+        edits=(Sub(9, "sha256:" + "1" * 64, D1),),
+    ),
+    Case(
+        "kz-match-by-newname",
+        KZ_FLUSH,
+        kz("registry.example.com/shop/worker"),
+        "v2.1.0",
+        edits=(Sub(12, "v2.0.0 #", "v2.1.0 #"),),
+    ),
+    Case(
+        "kz-add-newtag-quoted",
+        KZ_FLUSH,
+        kz("nginx"),
+        "1.27",
+        edits=(Add(14, ('  newTag: "1.27"',)),),
+    ),
+    Case(
+        "kz-add-tag-and-digest",
+        KZ_FLUSH,
+        kz("nginx"),
+        "1.27.1",
+        D1,
+        edits=(Add(14, ("  newTag: 1.27.1", f"  digest: {D1}")),),
+    ),
+    Case(
+        "kz-flow-entry-tag",
+        KZ_FLUSH,
+        kz("flowimage"),
+        "4",
+        edits=(Sub(15, "'3'", "'4'"),),
+    ),
+    Case(
+        "kz-flow-entry-add-field-refused",
+        KZ_FLUSH,
+        kz("flowimage"),
+        digest=D1,
+        refuse="cannot add digest to a flow-style entry",
+    ),
+    Case(
+        "kz-add-entry-flush",
+        KZ_FLUSH,
+        kz("newimage"),
+        "v1",
+        edits=(Add(15, ("- name: newimage", "  newTag: v1")),),
+    ),
+    Case(
+        "kz-add-images-indented-no-final-newline",
+        KZ_INDENTED,
+        kz("app"),
+        "1.0.0",
+        edits=(Add(4, ("images:", "    - name: app", "      newTag: 1.0.0")),),
+    ),
+    Case(
+        "kz-crlf-bom-quoted",
+        KZ_CRLF,
+        kz("app"),
+        "0.10",
+        edits=(Sub(5, '"0.9"', '"0.10"'),),
+    ),
+    Case(
+        "kz-crlf-add-digest",
+        KZ_CRLF,
+        kz("app"),
+        digest=D2,
+        edits=(Add(5, (f"    digest: {D2}",)),),
+    ),
+]
+
+HELM = [
+    Case(
+        "hm-quoted-float-like",
+        VALUES,
+        hm("image.tag"),
+        "1.10",
+        edits=(Sub(8, '"1.9"', '"1.10"'),),
+    ),
+    Case("hm-same-tag", VALUES, hm("image.tag"), "1.9"),
+    Case(
+        "hm-block-tag-and-digest",
+        VALUES,
+        hm("image"),
+        "2.0",
+        D1,
+        edits=(Sub(8, '"1.9"', '"2.0"'), Sub(9, '""', f'"{D1}"')),
+    ),
+    Case(
+        "hm-repository-check-passes",
+        VALUES,
+        hm("image", API),
+        "2.0",
+        edits=(Sub(8, '"1.9"', '"2.0"'),),
+    ),
+    Case(
+        "hm-repository-check-refuses",
+        VALUES,
+        hm("sidecars[0].image.tag", API),
+        "v9",
+        refuse="belongs to repository 'envoyproxy/envoy'",
+    ),
+    Case(
+        "hm-list-index",
+        VALUES,
+        hm("sidecars[0].image.tag"),
+        "v1.31.0",
+        edits=(Sub(21, "v1.30.1", "v1.31.0"),),
+    ),
+    Case(
+        "hm-list-index-out-of-range",
+        VALUES,
+        hm("sidecars[5].image.tag"),
+        "v1",
+        refuse="sidecars has 2 list items, no [5]",
+    ),
+    Case(
+        "hm-tag-at-digest-tag-only",
+        VALUES,
+        hm("worker.image.tag"),
+        "1.10.0",
+        edits=(Sub(15, "1.9.0@sha256:" + "2" * 64, "1.10.0"),),
+    ),
+    Case(
+        "hm-tag-at-digest-both",
+        VALUES,
+        hm("worker.image.tag"),
+        "1.10.0",
+        D1,
+        edits=(Sub(15, "1.9.0@sha256:" + "2" * 64, f"1.10.0@{D1}"),),
+    ),
+    Case(
+        "hm-inline-reference",
+        VALUES,
+        hm("inline"),
+        "1.27-alpine",
+        edits=(Sub(27, "nginx:1.25-alpine ", "nginx:1.27-alpine "),),
+    ),
+    Case(
+        "hm-flow-mapping",
+        VALUES,
+        hm("flow.tag"),
+        "7.4",
+        edits=(Sub(28, "'7.2'", "'7.4'"),),
+    ),
+    Case(
+        "hm-empty-value",
+        VALUES,
+        hm("empty.tag"),
+        "v3",
+        edits=(Sub(30, "tag:", "tag: v3"),),
+    ),
+    Case(
+        "hm-null-value-quoted",
+        VALUES,
+        hm("nulltag.tag"),
+        "1.10",
+        edits=(Sub(32, "null", '"1.10"'),),
+    ),
+    Case(
+        "hm-digest-key",
+        VALUES,
+        hm("digestonly.digest"),
+        digest=D1,
+        edits=(Sub(34, "sha256:" + "3" * 64, D1),),
+    ),
+    Case(
+        "hm-digest-key-needs-digest",
+        VALUES,
+        hm("digestonly.digest"),
+        "v1",
+        refuse="the value is a digest; pass --digest",
+    ),
+    Case(
+        "hm-anchor-changed-at-anchor",
+        VALUES,
+        hm("defaults.tag"),
+        "v1.1.0",
+        edits=(Sub(3, "&shared-tag v1.0.0 ", "&shared-tag v1.1.0 "),),
+    ),
+    Case(
+        "hm-alias-refused",
+        VALUES,
+        hm("sidecars[1].image.tag"),
+        "v2",
+        refuse="alias of the anchor &shared-tag at line 3",
+    ),
+    Case("hm-block-scalar-refused", VALUES, hm("config"), "v2", refuse="block scalar"),
+    Case(
+        "hm-several-keys",
+        VALUES,
+        hm("image.tag, sidecars[0].image.tag"),
+        "v9",
+        edits=(Sub(8, '"1.9"', '"v9"'), Sub(21, "v1.30.1", "v9")),
+    ),
+    Case(
+        "hm-missing-key-not-created",
+        VALUES,
+        hm("image.version"),
+        "v1",
+        refuse="image has no key 'version' (keys there: registry, repository",
+    ),
+    Case(
+        "hm-bad-key-path",
+        VALUES,
+        hm("image..tag"),
+        "v1",
+        refuse="key path 'image..tag' is malformed",
+    ),
+]
+
+MANIFESTS = [
+    Case(
+        "mf-port-registry-init-and-main",
+        WORKLOADS,
+        mf(API),
+        "1.5.0",
+        edits=(Sub(12, "api:1.4.0 ", "api:1.5.0 "), Sub(14, "api:1.4.0", "api:1.5.0")),
+    ),
+    Case(
+        "mf-docker-normalisation",
+        WORKLOADS,
+        mf("nginx"),
+        "1.27",
+        edits=(
+            Sub(18, "image: nginx}", 'image: "nginx:1.27"}'),
+            Sub(44, "nginx:1.25", "nginx:1.27"),
+            Sub(53, "nginx:1.25", "nginx:1.27"),
+        ),
+    ),
+    Case(
+        "mf-normalised-target",
+        WORKLOADS,
+        mf("docker.io/library/nginx"),
+        "1.27",
+        edits=(
+            Sub(18, "image: nginx}", 'image: "nginx:1.27"}'),
+            Sub(44, "nginx:1.25", "nginx:1.27"),
+            Sub(53, "nginx:1.25", "nginx:1.27"),
+        ),
+    ),
+    Case(
+        "mf-quoted-stale-digest-dropped",
+        WORKLOADS,
+        mf("redis"),
+        "7.4",
+        edits=(Sub(17, '"redis:7.2@sha256:' + "4" * 64 + '"', '"redis:7.4"'),),
+    ),
+    Case(
+        "mf-quoted-digest-only",
+        WORKLOADS,
+        mf("redis"),
+        digest=D1,
+        edits=(Sub(17, "sha256:" + "4" * 64, D1),),
+    ),
+    Case(
+        "mf-ephemeral-container",
+        WORKLOADS,
+        mf("busybox"),
+        "1.37",
+        edits=(Sub(56, "busybox:1.36", "busybox:1.37"),),
+    ),
+    Case("mf-same-tag", WORKLOADS, mf("busybox"), "1.36"),
+    Case(
+        "mf-not-found-lists-images",
+        WORKLOADS,
+        mf("shop/api"),
+        "1",
+        refuse="container images found: registry.example.com:5000/shop/api:1.4.0 "
+        "(line 12)",
+    ),
+    Case(
+        "mf-tag-in-target-refused",
+        WORKLOADS,
+        mf("nginx:1.0"),
+        "1",
+        refuse="must name a repository only",
+    ),
+]
+
+ARGOCD = [
+    Case(
+        "ac-alias", APP, ac("api"), "1.5.0", edits=(Sub(10, "api:1.4.0", "api:1.5.0"),)
+    ),
+    Case(
+        "ac-aliased-repository-is-not-the-target",
+        APP,
+        ac(API),
+        "1.5.0",
+        refuse="no kustomize.images entry for",
+    ),
+    Case(
+        "ac-digest-only-untagged",
+        APP,
+        ac("registry.example.com/shop/worker"),
+        digest=D1,
+        edits=(Sub(11, "sha256:" + "5" * 64, D1),),
+    ),
+    Case(
+        "ac-tag-drops-stale-digest",
+        APP,
+        ac("registry.example.com/shop/worker"),
+        "v3",
+        edits=(Sub(11, "worker@sha256:" + "5" * 64, "worker:v3"),),
+    ),
+    Case(
+        "ac-quoted-entry",
+        APP,
+        ac("quay.io/org/frontend"),
+        "2.1",
+        edits=(Sub(12, '"quay.io/org/frontend:2.0"', '"quay.io/org/frontend:2.1"'),),
+    ),
+    Case(
+        "ac-helm-parameter",
+        APP,
+        ac(key="image.tag"),
+        "1.10",
+        edits=(Sub(16, "'1.0'", "'1.10'"),),
+    ),
+    Case(
+        "ac-helm-parameter-missing",
+        APP,
+        ac(key="image.repository"),
+        "1",
+        refuse="parameters found: image.tag (line 15), replicaCount (line 17)",
+    ),
+    Case(
+        "ac-source-file-auto",
+        SOURCE,
+        Target(key="image.tag"),
+        "v2",
+        edits=(Sub(4, "v1", "v2"),),
+    ),
+]
+
+FLUX = [
+    Case(
+        "fx-whole-and-tag-markers",
+        SETTERS,
+        fx("flux-system:app"),
+        "v1.1.0",
+        edits=(Sub(10, "app:v1.0.0", "app:v1.1.0"), Sub(16, "v1.0.0", "v1.1.0")),
+    ),
+    Case(
+        "fx-tag-and-digest",
+        SETTERS,
+        fx("flux-system:app"),
+        "v1.1.0",
+        D1,
+        edits=(
+            Sub(10, "app:v1.0.0", f"app:v1.1.0@{D1}"),
+            Sub(16, "v1.0.0", "v1.1.0"),
+            Sub(17, '""', f'"{D1}"'),
+        ),
+    ),
+    Case(
+        "fx-other-policy-only",
+        SETTERS,
+        fx("flux-system:other"),
+        "v2",
+        edits=(Sub(12, "app:v1.0.0", "app:v2"),),
+    ),
+    Case(
+        "fx-auto-detected-by-policy",
+        SETTERS,
+        Target(policy="flux-system:app"),
+        "v1.1.0",
+        edits=(Sub(10, "app:v1.0.0", "app:v1.1.0"), Sub(16, "v1.0.0", "v1.1.0")),
+    ),
+    Case(
+        "fx-missing-policy",
+        SETTERS,
+        fx("flux-system:nope"),
+        "v2",
+        refuse="policies marked: flux-system:app, flux-system:other",
+    ),
+    Case(
+        "fx-suffix-in-target-refused",
+        SETTERS,
+        fx("flux-system:app:tag"),
+        "v2",
+        refuse="must be NAMESPACE:NAME",
+    ),
+]
+
+BROKEN = [
+    Case(
+        "yaml-syntax-error",
+        "broken/unclosed.yaml",
+        hm("image.tag"),
+        "v2",
+        refuse="does not parse at line 4, column 1",
+    ),
+    Case(
+        "duplicate-key",
+        "broken/duplicate.yaml",
+        hm("image.tag"),
+        "v2",
+        refuse="duplicate key 'tag' in one mapping, at line 2 and line 4",
+    ),
+    Case(
+        "crlf-service-has-no-image",
+        "broken/service.yaml",
+        mf("app"),
+        "v2",
+        refuse="not found in any container; container images found: none",
+    ),
+]
+
+CASES = KUSTOMIZE + HELM + MANIFESTS + ARGOCD + FLUX + BROKEN
