@@ -19,6 +19,7 @@ import asyncio
 import threading
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -106,9 +107,11 @@ class Transport:
         max_concurrent_calls: int,
         policy: RetryPolicy,
         counter: CallCounter | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._client = client
         self._policy = policy
+        self._sleep = sleep
         self._semaphore = asyncio.Semaphore(max_concurrent_calls)
         self.counter = counter or CallCounter()
         self._last = threading.local()
@@ -134,6 +137,7 @@ class Transport:
             wait=self._wait,
             stop=stop_after_delay(self._policy.deadline_seconds) | self._stop_early,
             reraise=True,
+            sleep=self._sleep,
         )
         try:
             async for attempt in retrying:

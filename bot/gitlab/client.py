@@ -10,7 +10,8 @@ included (``apps%2Fmy.app%2Fvalues.yaml``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -74,6 +75,7 @@ class GitLab:
         policy: RetryPolicy | None = None,
         counter: CallCounter | None = None,
         per_page: int = PER_PAGE,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         client = gitlab.Gitlab(url, private_token=token, timeout=timeout_seconds)
         self.project = project
@@ -88,6 +90,7 @@ class GitLab:
             max_concurrent_calls=max_concurrent_calls,
             policy=policy or RetryPolicy(),
             counter=counter,
+            sleep=sleep,
         )
 
     @property

@@ -6,8 +6,11 @@ Only the fields the bot uses are kept; ``Any`` stops here.
 from __future__ import annotations
 
 import base64
+import binascii
 from dataclasses import dataclass
 from typing import Any
+
+from bot.errors import InvalidInput
 
 
 @dataclass(frozen=True)
@@ -110,11 +113,15 @@ class Note:
 
 
 def parse_file(data: dict[str, Any]) -> RepositoryFile:
-    """Decode a files API answer (content is base64)."""
-    raw = base64.b64decode(data.get("content") or "")
+    """Decode a files API answer (content is base64 of UTF-8 text)."""
+    path = data["file_path"]
+    try:
+        content = base64.b64decode(data.get("content") or "").decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError) as error:
+        raise InvalidInput(f"{path} at {data.get('ref')}: not UTF-8 text") from error
     return RepositoryFile(
-        path=data["file_path"],
-        content=raw.decode("utf-8"),
+        path=path,
+        content=content,
         ref=data.get("ref", ""),
         commit_id=data["commit_id"],
         last_commit_id=data.get("last_commit_id", ""),

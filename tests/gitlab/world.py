@@ -1,0 +1,83 @@
+"""A GitOps project in the sandbox, and the bot's adapter pointed at it.
+
+Shared by tests/gitlab, tests/deploy and bench/: the sandbox is the one
+fake GitLab; these helpers only seed it and read its request log.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import gitlab
+import requests
+
+from bot.gitlab import GitLab, RetryPolicy
+
+FAST_RETRIES = RetryPolicy(
+    deadline_seconds=20, backoff_base_seconds=0.01, backoff_max_seconds=0.05
+)
+
+
+def seed_project(gl: gitlab.Gitlab, name: str, files: dict[str, str]) -> Any:
+    """Create a project whose default branch holds ``files`` (one commit)."""
+    project = gl.projects.create({"name": name, "initialize_with_readme": True})
+    project.commits.create(
+        {
+            "branch": project.default_branch,
+            "commit_message": "Seed the GitOps repository",
+            "actions": [
+                {"action": "create", "file_path": path, "content": text}
+                for path, text in files.items()
+                if path != "README.md"
+            ],
+        }
+    )
+    return project
+
+
+def adapter(url: str, token: str, project: str, **options: Any) -> GitLab:
+    """The bot's adapter with fast retries, for tests."""
+    options.setdefault("policy", FAST_RETRIES)
+    return GitLab(url, token, project, **options)
+
+
+class Control:
+    """The sandbox's ``/-/sandbox/`` controls: faults and the request log."""
+
+    def __init__(self, url: str, root_token: str) -> None:
+        self._url = url.rstrip("/") + "/-/sandbox"
+        self._headers = {"PRIVATE-TOKEN": root_token}
+
+    def inject(self, **fault: Any) -> None:
+        """Add a fault: method, path (regex), count, status/retry_after/drop."""
+        answer = requests.post(
+            f"{self._url}/faults", json=fault, headers=self._headers, timeout=10
+        )
+        answer.raise_for_status()
+
+    def clear_log(self) -> None:
+        """Forget every request logged so far."""
+        requests.delete(
+            f"{self._url}/requests", headers=self._headers, timeout=10
+        ).raise_for_status()
+
+    def requests(self) -> list[dict[str, Any]]:
+        """The logged API requests (controls excluded), oldest first."""
+        answer = requests.get(
+            f"{self._url}/requests", headers=self._headers, timeout=10
+        )
+        answer.raise_for_status()
+        return [
+            entry
+            for entry in answer.json()["requests"]
+            if not entry["path"].startswith("/-/sandbox")
+        ]
+
+    def calls(self) -> Counter[str]:
+        """Logged API requests counted by ``"METHOD route"``."""
+        return Counter(f"{e['method']} {e['route']}" for e in self.requests())
+
+    def writes(self) -> list[dict[str, Any]]:
+        """The logged requests that could change state."""
+        return [e for e in self.requests() if e["method"] != "GET"]
