@@ -1,0 +1,66 @@
+"""The merge gate: a pure decision over one bot merge request, and its report.
+
+- ``model``: ``GateInput`` (what the adapter fetched) and the ``Decision``
+  values ``Merge``, ``Wait``, ``Regenerate``, ``ReportFailure``,
+  ``CancelAutoMerge``, each carrying every blocking ``Reason``.
+- ``decide``: ``decide(state)``, pipeline selection, and
+  ``merge_response_action`` for GitLab's refusals of a merge call.
+- ``approvals``: which approvals count, and why the others do not.
+- ``report``: ``status_report`` for ``/gitops status``.
+
+Executing a decision (merge with the SHA guard, labels, comments) belongs to
+the adapter side and is not here.
+"""
+
+from bot.gate.approvals import ApprovalCount, count_approvals
+from bot.gate.decide import (
+    decide,
+    is_for_head,
+    latest_jobs,
+    merge_response_action,
+    select_head_pipeline,
+)
+from bot.gate.model import (
+    HOLD_LABEL,
+    Approver,
+    CancelAutoMerge,
+    Decision,
+    FreezeState,
+    GateInput,
+    GatePolicy,
+    JobState,
+    Merge,
+    MergeRequestState,
+    PipelineState,
+    Reason,
+    Regenerate,
+    ReportFailure,
+    Wait,
+)
+from bot.gate.report import status_report
+
+__all__ = [
+    "HOLD_LABEL",
+    "ApprovalCount",
+    "Approver",
+    "CancelAutoMerge",
+    "Decision",
+    "FreezeState",
+    "GateInput",
+    "GatePolicy",
+    "JobState",
+    "Merge",
+    "MergeRequestState",
+    "PipelineState",
+    "Reason",
+    "Regenerate",
+    "ReportFailure",
+    "Wait",
+    "count_approvals",
+    "decide",
+    "is_for_head",
+    "latest_jobs",
+    "merge_response_action",
+    "select_head_pipeline",
+    "status_report",
+]
