@@ -1,0 +1,192 @@
+"""``POST /webhooks/gitlab``: check, parse, de-duplicate, queue; work later.
+
+GitLab waits at most ~10 s for an answer and disables hooks that keep
+failing, so the endpoint only does what is cheap: secret, size, JSON,
+parsing into our event values, project, duplicates; then 202 and a bounded
+queue. Workers hand each event to the composed router's handlers, each one
+inside the server's only catch-all: a handler that raises is logged and
+counted, and the next handler and the next event still run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+import structlog
+from aiohttp import web
+
+from bot.server.edge import decode_json, read_limited
+from bot.server.events import Event, parse_event
+from bot.server.id_tokens import Unauthorized
+from bot.server.metrics import Metrics
+from bot.server.router import HandlerContext, Router
+
+log = structlog.get_logger(__name__)
+
+SEEN_DELIVERIES = 10_000
+RETRY_AFTER_FULL = "5"
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """An accepted event waiting for its handlers."""
+
+    delivery_id: str
+    kind: str
+    event: Event
+    received_at: float
+
+
+class SeenDeliveries:
+    """A bounded memory of delivery keys, forgetting the oldest first."""
+
+    def __init__(self, capacity: int = SEEN_DELIVERIES) -> None:
+        """Remember at most ``capacity`` keys."""
+        self._keys: OrderedDict[str, None] = OrderedDict()
+        self._capacity = capacity
+
+    def has_any(self, keys: Iterable[str]) -> bool:
+        """Whether any of ``keys`` was remembered (and is still)."""
+        return any(key in self._keys for key in keys)
+
+    def remember(self, keys: Iterable[str]) -> None:
+        """Remember ``keys``, dropping the oldest past the capacity."""
+        for key in keys:
+            self._keys[key] = None
+            self._keys.move_to_end(key)
+        while len(self._keys) > self._capacity:
+            self._keys.popitem(last=False)
+
+
+def delivery_keys(headers: Mapping[str, str]) -> list[str]:
+    """The keys that identify a delivery, for de-duplication.
+
+    ``Idempotency-Key`` is stable across redeliveries (GitLab 17.4+); the
+    event UUID with the event kind also catches one event sent by a project
+    hook and a group hook (hooks triggered by hooks share the UUID, hence
+    the kind).
+    """
+    keys = []
+    if idempotency := headers.get("Idempotency-Key"):
+        keys.append(f"delivery:{idempotency}")
+    if event_uuid := headers.get("X-Gitlab-Event-UUID"):
+        keys.append(f"event:{event_uuid}:{headers.get('X-Gitlab-Event', '')}")
+    return keys
+
+
+class WebhookIntake:
+    """The webhook endpoint and the workers that drain its queue."""
+
+    def __init__(
+        self,
+        *,
+        secret: str,
+        project_path: str,
+        router: Router,
+        make_context: Callable[[str], HandlerContext],
+        metrics: Metrics,
+        max_pending: int,
+        max_body_bytes: int,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """Accept events of ``project_path`` signed with ``secret``."""
+        self._secret = secret.encode()
+        self._project_path = project_path
+        self._router = router
+        self._make_context = make_context
+        self._metrics = metrics
+        self._max_body_bytes = max_body_bytes
+        self._clock = clock
+        self._seen = SeenDeliveries()
+        self.queue: asyncio.Queue[Delivery] = asyncio.Queue(maxsize=max_pending)
+        metrics.pending_events.set_function(self.queue.qsize)
+
+    async def handle(self, request: web.Request) -> web.Response:
+        """Answer one delivery: 202 queued, 200 ignored or duplicate, or refuse."""
+        self._ensure_secret(request.headers.get("X-Gitlab-Token"))
+        payload = decode_json(await read_limited(request, self._max_body_bytes))
+        event = parse_event(payload)
+        kind = _kind_of(payload)
+        if event is None:
+            return self._ignored(kind, f"{kind or 'unknown'} events are not handled")
+        if event.project_path != self._project_path:
+            return self._ignored(kind, f"event from {event.project_path}")
+
+        keys = delivery_keys(request.headers)
+        if self._seen.has_any(keys):
+            self._metrics.webhook_events.labels(kind, "duplicate").inc()
+            return web.json_response({"status": "duplicate"})
+        delivery_id = keys[0].partition(":")[2] if keys else _local_id()
+        return self._enqueue(Delivery(delivery_id, kind, event, self._clock()), keys)
+
+    def _ensure_secret(self, given: str | None) -> None:
+        if given is None:
+            raise Unauthorized("X-Gitlab-Token header is missing")
+        # Constant time: how much of the secret matched must not show.
+        if not hmac.compare_digest(given.encode(), self._secret):
+            raise Unauthorized("X-Gitlab-Token does not match the webhook secret")
+
+    def _ignored(self, kind: str, reason: str) -> web.Response:
+        self._metrics.webhook_events.labels(kind or "unknown", "ignored").inc()
+        log.debug("webhook_ignored", kind=kind, reason=reason)
+        return web.json_response({"status": "ignored", "reason": reason})
+
+    def _enqueue(self, delivery: Delivery, keys: list[str]) -> web.Response:
+        try:
+            self.queue.put_nowait(delivery)
+        except asyncio.QueueFull:
+            self._metrics.webhook_events.labels(delivery.kind, "refused").inc()
+            log.warning("webhook_queue_full", delivery=delivery.delivery_id)
+            return web.json_response(
+                {"error": "Service Unavailable", "message": "too much pending work"},
+                status=503,
+                headers={"Retry-After": RETRY_AFTER_FULL},
+            )
+        # Only once queued: a refused delivery must count as new when resent.
+        self._seen.remember(keys)
+        self._metrics.webhook_events.labels(delivery.kind, "queued").inc()
+        log.info("webhook_queued", kind=delivery.kind, delivery=delivery.delivery_id)
+        return web.json_response(
+            {"status": "queued", "delivery": delivery.delivery_id}, status=202
+        )
+
+    async def work(self) -> None:
+        """Hand queued events to their handlers, forever (cancel to stop)."""
+        while True:
+            delivery = await self.queue.get()
+            try:
+                await self._dispatch(delivery)
+            finally:
+                self.queue.task_done()
+
+    async def _dispatch(self, delivery: Delivery) -> None:
+        lag = self._clock() - delivery.received_at
+        self._metrics.webhook_lag.labels(delivery.kind).observe(max(lag, 0.0))
+        context = self._make_context(delivery.delivery_id)
+
+        bound = log.bind(delivery=delivery.delivery_id, kind=delivery.kind)
+        for handler in self._router.handlers_for(delivery.event):
+            try:
+                await handler(delivery.event, context)
+            except Exception:  # the catch-all: one bad event never stops us
+                self._metrics.handler_errors.labels(delivery.kind).inc()
+                bound.exception("webhook_handler_failed", handler=_name(handler))
+
+
+def _kind_of(payload: object) -> str:
+    kind = payload.get("object_kind") if isinstance(payload, dict) else None
+    return kind if isinstance(kind, str) else ""
+
+
+def _name(handler: Callable) -> str:
+    return getattr(handler, "__qualname__", repr(handler))
+
+
+def _local_id() -> str:
+    return f"local-{uuid.uuid4().hex}"
