@@ -35,6 +35,7 @@ ROUTE_MODULES = [
     "bot.sandbox.routes.users",
     "bot.sandbox.routes.projects",
     "bot.sandbox.routes.files",
+    "bot.sandbox.mr.routes",
 ]
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
