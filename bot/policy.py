@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -24,12 +24,13 @@ from typing import TYPE_CHECKING
 from packaging.version import InvalidVersion, Version
 
 from bot.errors import InvalidInput, Refused
+from bot.manifests import references
 
 if TYPE_CHECKING:
     from bot.config import Config, EnvironmentConfig, Window
 
-TAG_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,127}")
-DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}")
+TAG_RE = re.compile(references.TAG_GRAMMAR)
+DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128}")
 NAME_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 # "1.2", "v1.2.3", "1.2.3-rc.1", "1.2.3+build.7": at least one dot after the
 # first number, so that digit-only SHAs and dates stay unordered.
@@ -137,21 +138,21 @@ def validate_name(kind: str, value: str) -> str:
 
 def validate_tag(tag: str) -> str:
     """Return ``tag`` when it follows the OCI tag grammar."""
-    if not TAG_RE.fullmatch(tag):
-        raise InvalidReference(
-            f"invalid tag {tag!r}: expected at most 128 of A-Z a-z 0-9 _ . -, "
-            "not starting with . or -"
-        )
-    return tag
+    return _as_reference_error(references.validate_tag, tag)
 
 
 def validate_digest(digest: str) -> str:
-    """Return ``digest`` when it is a ``sha256:`` digest of 64 hex digits."""
-    if not DIGEST_RE.fullmatch(digest):
-        raise InvalidReference(
-            f"invalid digest {digest!r}: expected sha256: and 64 lower-case hex digits"
-        )
-    return digest
+    """Return ``digest`` when it is ``sha256:`` + 64 hex (or sha512 + 128)."""
+    return _as_reference_error(references.validate_digest, digest)
+
+
+def _as_reference_error(check: Callable[[str], str], value: str) -> str:
+    # One grammar for the editors and the requests: bot.manifests owns it;
+    # requests raise InvalidReference so that callers catch one type.
+    try:
+        return check(value)
+    except InvalidInput as error:
+        raise InvalidReference(str(error)) from error
 
 
 def authorise(config: Config, source_project: str, app: str, env: str) -> None:
