@@ -10,7 +10,9 @@ from pathlib import Path
 
 from bot.errors import InvalidInput
 from bot.manifests.engine import edit
-from bot.manifests.model import EditResult, Target
+from bot.manifests.model import Change, EditResult, Target
+
+EMPTY = '""'
 
 
 def run(args: argparse.Namespace) -> int:
@@ -65,8 +67,16 @@ def summary(result: EditResult) -> str:
         return "\n".join(lines) + "\n"
 
     lines.append(f"{result.path}: changed")
-    for change in result.changes:
-        old = change.old or "(added)"
-        new = change.new or "(removed)"
-        lines.append(f"  line {change.line}: {old} -> {new}")
+    lines.extend(
+        f"  line {change.line}: {describe(change)}" for change in result.changes
+    )
     return "\n".join(lines) + "\n"
+
+
+def describe(change: Change) -> str:
+    """Return one change as ``old -> new``, ``added new`` or ``removed old``."""
+    if change.action == "add":
+        return f"added {change.new}"
+    if change.action == "remove":
+        return f"removed {change.old}"
+    return f"{change.old or EMPTY} -> {change.new or EMPTY}"

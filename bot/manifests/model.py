@@ -30,6 +30,7 @@ class Change:
     line: int
     old: str
     new: str
+    action: str = "set"  # "set", "add" (a new line) or "remove" (a whole line)
 
 
 @dataclass(frozen=True)

@@ -189,9 +189,9 @@ def to_changes(path: str, edits: tuple[TextEdit, ...]) -> tuple[Change, ...]:
         if isinstance(edit, Replace):
             changes.append(Change(path, edit.line + 1, edit.old, edit.new))
         elif isinstance(edit, Insert):
-            changes.append(Change(path, edit.after + 2, "", edit.new))
+            changes.append(Change(path, edit.after + 2, "", edit.new, "add"))
         else:
-            changes.append(Change(path, edit.line + 1, edit.old, ""))
+            changes.append(Change(path, edit.line + 1, edit.old, "", "remove"))
     return tuple(sorted(changes, key=lambda change: change.line))
 
 
