@@ -7,6 +7,8 @@ nobody listens there by default, so any GitLab call ends in a 503.
 
 from __future__ import annotations
 
+import re
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -38,7 +40,11 @@ def server_config(url: str, **server: object) -> Config:
     """The server tests' configuration with ``gitlab.url`` = ``url``."""
     text = (DATA / "bot.yaml").read_text()
     for key, value in server.items():
-        text = text.replace("server:\n", f"server:\n  {key}: {value}\n", 1)
+        line = re.compile(rf"^  {key}: .*$", re.MULTILINE)
+        if line.search(text):
+            text = line.sub(f"  {key}: {value}", text)
+        else:
+            text = text.replace("server:\n", f"server:\n  {key}: {value}\n", 1)
     return parse_config(text, str(DATA / "bot.yaml"), {"GITOPS_BOT_GITLAB_URL": url})
 
 
@@ -59,12 +65,15 @@ def make_bot(aiohttp_client, identity: Identity) -> MakeBot:
         *,
         gitlab_url: str = NOBODY,
         routers: list[Router] | None = None,
+        clock: Callable[[], float] = time.monotonic,
         **server: object,
     ) -> TestClient:
         config = server_config(identity.url, **server)
         adapter_config = server_config(gitlab_url, **server)
         gitlab = connect(adapter_config, GITLAB_TOKEN)
-        app = create_app(config, gitlab=gitlab, routers=routers or [], environ=SECRETS)
+        app = create_app(
+            config, gitlab=gitlab, routers=routers or [], environ=SECRETS, clock=clock
+        )
         app.on_cleanup.append(lambda _: _close(gitlab))
         return await aiohttp_client(app)
 

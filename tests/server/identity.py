@@ -41,13 +41,13 @@ class Identity:
 
     def id_token(
         self,
-        project_path: str = "shop/web",
+        project_path: str | None = "shop/web",
         *,
         key_id: str = "key-1",
         key: rsa.RSAPrivateKey | None = None,
         **claims: Any,
     ) -> str:
-        """An ID token as GitLab mints it; ``claims`` override the defaults."""
+        """An ID token as GitLab mints it; ``claims`` override (None drops)."""
         now = int(time.time())
         payload = {
             "iss": self.url,
@@ -62,6 +62,7 @@ class Identity:
             "jti": uuid.uuid4().hex,
             **claims,
         }
+        payload = {name: value for name, value in payload.items() if value is not None}
         signer = key or self.keys[key_id]
         return jwt.encode(payload, signer, algorithm="RS256", headers={"kid": key_id})
 
