@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bot.config import Config, parse_config
+from bot.deploy import DeployRequest, DeployResult, KeyedLocks, deploy
+from bot.gitlab import GitLab
+from bot.sandbox.server import SandboxThread
+from tests.gitlab.world import Control, adapter, seed_project
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "deploy"
 
@@ -49,3 +55,46 @@ def gitops_files() -> dict[str, str]:
 def config() -> Config:
     """The configuration, with a GitLab URL nobody listens on."""
     return load_test_config()
+
+
+@pytest.fixture
+def project(gl: Any) -> Any:
+    """The GitOps project in the sandbox."""
+    return seed_project(gl, "gitops", gitops_files())
+
+
+@pytest.fixture
+def control(sandbox: SandboxThread) -> Control:
+    """Faults and the request log of the sandbox."""
+    return Control(sandbox.url, sandbox.root_token)
+
+
+@pytest.fixture
+def live_config(sandbox: SandboxThread, project: Any) -> Config:
+    """The configuration pointed at the sandbox's GitOps project."""
+    config = load_test_config(sandbox.url)
+    gitlab = config.gitlab.model_copy(update={"project": project.path_with_namespace})
+    return config.model_copy(update={"gitlab": gitlab})
+
+
+class Deployer:
+    """Runs deploy requests the way the server does: one adapter, one lock map."""
+
+    def __init__(self, config: Config, gitlab: GitLab) -> None:
+        self.config, self.gitlab, self.locks = config, gitlab, KeyedLocks()
+
+    async def __call__(self, tag: str | None = "v1.3.0", **fields: Any) -> DeployResult:
+        """Deploy ``tag`` of web to staging, or what ``fields`` say."""
+        fields = {"app": "web", "environment": "staging", "tag": tag, **fields}
+        request = DeployRequest(**fields)
+        return await deploy(
+            request, config=self.config, gitlab=self.gitlab, locks=self.locks
+        )
+
+
+@pytest.fixture
+async def run(sandbox: SandboxThread, live_config: Config) -> AsyncIterator[Deployer]:
+    """A deployer on the sandbox, with fast retries."""
+    client = adapter(sandbox.url, sandbox.root_token, live_config.gitlab.project)
+    yield Deployer(live_config, client)
+    client.close()

@@ -75,9 +75,16 @@ class Control:
         ]
 
     def calls(self) -> Counter[str]:
-        """Logged API requests counted by ``"METHOD route"``."""
-        return Counter(f"{e['method']} {e['route']}" for e in self.requests())
+        """Logged API requests counted by ``"METHOD /projects/:id/..."``."""
+        return Counter(
+            f"{e['method']} {_short_route(e['route'])}" for e in self.requests()
+        )
 
     def writes(self) -> list[dict[str, Any]]:
         """The logged requests that could change state."""
         return [e for e in self.requests() if e["method"] != "GET"]
+
+
+def _short_route(route: str) -> str:
+    """``/api/v4/projects/:project_id/x`` -> ``/projects/:id/x``."""
+    return route.removeprefix("/api/v4").replace(":project_id", ":id")

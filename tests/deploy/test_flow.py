@@ -1,0 +1,262 @@
+"""The deploy flow against the sandbox over real HTTP, with real git."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from bot.config import Config, UnknownName
+from bot.errors import InvalidInput
+from bot.policy import OlderTag
+from bot.record import parse_marker
+from bot.sandbox.server import SandboxThread
+from tests.deploy.conftest import Deployer
+from tests.gitlab.world import Control, adapter
+
+LABELS = {"gitops-bot", "app::web", "env::staging", "team::deploy"}
+
+
+def changed_lines(project: Any, branch: str) -> list[str]:
+    """The +/- lines between the target head and ``branch``."""
+    compare = project.repository_compare("main", branch)
+    return [
+        line
+        for diff in compare["diffs"]
+        for line in diff["diff"].splitlines()
+        if line[:1] in "+-" and not line.startswith(("+++", "---"))
+    ]
+
+
+def open_mrs(project: Any) -> list[Any]:
+    """Every open merge request of the project."""
+    return project.mergerequests.list(state="opened", get_all=True)
+
+
+def move_target(project: Any, path: str = "README.md") -> str:
+    """Land an unrelated commit on main; return the new head SHA."""
+    commit = project.commits.create(
+        {
+            "branch": "main",
+            "commit_message": "Unrelated change",
+            "actions": [
+                {"action": "update", "file_path": path, "content": "# moved\n"}
+            ],
+        }
+    )
+    return commit.id
+
+
+async def test_new_merge_request(run: Deployer, project: Any, control: Control) -> None:
+    """A first request opens one MR: labels, marker, only the tag lines, 4 calls."""
+    control.clear_log()
+    result = await run("v1.3.0", requested_by="ci")
+
+    assert result.status == "opened" and result.previous_tag == "v1.2.0"
+    assert len(control.requests()) <= 4, control.calls()
+    mr = project.mergerequests.get(result.merge_request.iid)
+    assert set(mr.labels) == LABELS and mr.title == "Deploy web v1.3.0 to staging"
+    record = parse_marker(mr.description)
+    assert (record.app, record.environment, record.tag) == ("web", "staging", "v1.3.0")
+    assert changed_lines(project, "gitops/staging/web") == [
+        "-    newTag: v1.2.0  # managed by gitops-bot",
+        "+    newTag: v1.3.0  # managed by gitops-bot",
+        "-  tag: v1.2.0",
+        "+  tag: v1.3.0",
+    ]
+
+
+async def test_update_regenerates_on_a_moved_target(
+    run: Deployer, project: Any, control: Control
+) -> None:
+    """A newer tag updates the same MR; the branch is rebuilt on the new head."""
+    first = await run("v1.3.0")
+    head = move_target(project)
+    control.clear_log()
+
+    second = await run("v1.4.0")
+
+    assert second.status == "updated"
+    assert second.merge_request == first.merge_request
+    assert len(control.requests()) <= 4, control.calls()
+    branch = project.branches.get("gitops/staging/web")
+    assert branch.commit["parent_ids"] == [head]
+    mr = project.mergerequests.get(first.merge_request.iid)
+    assert mr.state == "opened" and mr.title == "Deploy web v1.4.0 to staging"
+    assert parse_marker(mr.description).superseded_tags == ("v1.3.0",)
+    assert len(open_mrs(project)) == 1
+
+
+async def test_unchanged_writes_nothing(run: Deployer, control: Control) -> None:
+    """The deployed tag with no open MR answers unchanged without any write."""
+    control.clear_log()
+    result = await run("v1.2.0")
+
+    assert result.status == "unchanged" and result.merge_request is None
+    assert control.writes() == []
+
+
+async def test_replayed_request_commits_nothing(
+    run: Deployer, project: Any, control: Control
+) -> None:
+    """The same request twice: the second writes nothing and keeps the MR."""
+    first = await run("v1.3.0")
+    control.clear_log()
+
+    second = await run("v1.3.0")
+
+    assert second.status == "unchanged"
+    assert second.merge_request == first.merge_request
+    assert control.writes() == []
+
+
+async def test_rollback_needs_force(
+    run: Deployer, project: Any, control: Control
+) -> None:
+    """An older tag is refused with nothing written; with force it opens an MR."""
+    control.clear_log()
+    with pytest.raises(OlderTag, match="v1.1.0 is older than v1.2.0 deployed"):
+        await run("v1.1.0")
+    assert control.writes() == []
+
+    result = await run("v1.1.0", force=True)
+    assert result.status == "opened" and result.tag == "v1.1.0"
+
+
+@pytest.mark.parametrize(
+    ("fields", "error", "message"),
+    [
+        ({"app": "shop"}, UnknownName, "unknown app 'shop'"),
+        ({"environment": "qa"}, UnknownName, "unknown environment 'qa'"),
+        ({"tag": "v1.3.0;rm"}, InvalidInput, "invalid tag"),
+        ({"tag": None, "digest": "md5:00"}, InvalidInput, "invalid digest"),
+    ],
+)
+async def test_refused_input_makes_no_call(
+    run: Deployer, control: Control, fields: dict, error: type, message: str
+) -> None:
+    """Unknown names and malformed tags are refused before any GitLab call."""
+    control.clear_log()
+    with pytest.raises(error, match=message):
+        await run(**{"tag": "v1.3.0", **fields})
+    assert control.requests() == []
+
+
+async def test_dry_run_answers_the_diff_only(run: Deployer, control: Control) -> None:
+    """A dry run returns the diff it would commit and writes nothing."""
+    control.clear_log()
+    result = await run("v1.3.0", dry_run=True)
+
+    assert result.dry_run and result.status == "opened" and result.commit is None
+    assert "+    newTag: v1.3.0" in result.diff and "+  tag: v1.3.0" in result.diff
+    assert control.writes() == []
+
+
+async def test_dotted_path(run: Deployer, project: Any) -> None:
+    """A manifest under apps/my.app/ is read, edited and committed."""
+    result = await run("v2.0.0", app="api")
+
+    assert result.status == "opened"
+    assert changed_lines(project, "gitops/staging/api") == [
+        "-  tag: v1.2.0",
+        "+  tag: v2.0.0",
+    ]
+
+
+async def test_storms_leave_one_mr_and_one_commit(
+    run: Deployer, project: Any, control: Control
+) -> None:
+    """5xx, 429 and dropped answers on every step: one MR, one commit."""
+    control.inject(method="GET", path="repository/files", status=503, count=3)
+    control.inject(method="GET", path="merge_requests", status=429, retry_after=0,
+                   count=2)  # fmt: skip
+    control.inject(method="POST", path="repository/commits", status=502, count=2)
+    control.inject(method="POST", path="merge_requests$", drop=True, count=1)
+    control.inject(method="POST", path="merge_requests$", status=500, count=1)
+
+    result = await run("v1.3.0")
+
+    assert result.status == "opened"
+    mrs = open_mrs(project)
+    assert [mr.iid for mr in mrs] == [result.merge_request.iid]
+    branch = project.branches.get("gitops/staging/web")
+    assert branch.commit["parent_ids"] == [project.branches.get("main").commit["id"]]
+    assert branch.commit["id"] == result.commit
+
+
+async def test_human_closed_mr_gets_a_new_one(run: Deployer, project: Any) -> None:
+    """After a human closes the bot's MR, the next request opens a new one."""
+    first = await run("v1.3.0")
+    mr = project.mergerequests.get(first.merge_request.iid)
+    mr.state_event = "close"
+    mr.save()
+
+    second = await run("v1.4.0")
+
+    assert second.status == "opened"
+    assert second.merge_request.iid != first.merge_request.iid
+    assert [m.iid for m in open_mrs(project)] == [second.merge_request.iid]
+
+
+async def test_duplicate_bot_mr_is_closed_naming_the_survivor(
+    run: Deployer, project: Any
+) -> None:
+    """A human copy of the bot's MR is closed with a comment naming the survivor."""
+    first = await run("v1.3.0")
+    original = project.mergerequests.get(first.merge_request.iid)
+    main = project.branches.get("main").commit["id"]
+    project.branches.create({"branch": "copy/web", "ref": main})
+    copy = project.mergerequests.create(
+        {"source_branch": "copy/web", "target_branch": "main", "title": "copy",
+         "description": original.description, "labels": "app::web,env::staging"}
+    )  # fmt: skip
+
+    result = await run("v1.4.0")
+
+    assert result.merge_request.iid == first.merge_request.iid
+    copy = project.mergerequests.get(copy.iid)
+    assert copy.state == "closed"
+    notes = [note.body for note in copy.notes.list(get_all=True) if not note.system]
+    assert notes == [
+        f"Closed by gitops-bot: !{first.merge_request.iid} carries this "
+        "deployment; one merge request per app and environment."
+    ]
+
+
+async def test_bot_mr_on_page_two_is_found(
+    sandbox: SandboxThread, live_config: Config, project: Any, control: Control
+) -> None:
+    """With 25 older labelled MRs ahead of it, the bot's MR is still updated."""
+    main = project.branches.get("main").commit["id"]
+    for index in range(25):
+        project.branches.create({"branch": f"human/{index}", "ref": main})
+        project.mergerequests.create(
+            {"source_branch": f"human/{index}", "target_branch": "main",
+             "title": f"human {index}", "labels": "app::web,env::staging"}
+        )  # fmt: skip
+    # GitLab's default page size, the one the old bug stopped after.
+    client = adapter(sandbox.url, sandbox.root_token, live_config.gitlab.project,
+                     per_page=20)  # fmt: skip
+    run = Deployer(live_config, client)
+    first = await run("v1.3.0")
+    control.clear_log()
+
+    second = await run("v1.4.0")
+
+    assert second.status == "updated"
+    assert second.merge_request == first.merge_request
+    assert control.calls()["GET /projects/:id/merge_requests"] == 2
+    bot_mrs = [m for m in open_mrs(project) if m.source_branch == "gitops/staging/web"]
+    assert len(bot_mrs) == 1
+
+
+async def test_production_approval_rule_is_added_once(
+    run: Deployer, project: Any
+) -> None:
+    """Premium: the environment's approval rule is added on open, not on update."""
+    first = await run("v1.3.0", environment="production")
+    await run("v1.4.0", environment="production")
+
+    mr = project.mergerequests.get(first.merge_request.iid)
+    rules = [rule.name for rule in mr.approval_rules.list(get_all=True)]
+    assert rules.count("gitops-bot production") == 1
