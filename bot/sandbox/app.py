@@ -33,8 +33,17 @@ log = logging.getLogger(__name__)
 ROUTE_MODULES = [
     "bot.sandbox.faults",
     "bot.sandbox.routes.users",
+    "bot.sandbox.routes.groups",
     "bot.sandbox.routes.projects",
+    "bot.sandbox.routes.members",
+    "bot.sandbox.routes.hooks",
+    "bot.sandbox.routes.protected_branches",
     "bot.sandbox.routes.files",
+    "bot.sandbox.routes.commits",
+    "bot.sandbox.routes.branches",
+    "bot.sandbox.routes.tags",
+    "bot.sandbox.routes.compare",
+    "bot.sandbox.routes.tree",
     "bot.sandbox.mr.routes",
 ]
 

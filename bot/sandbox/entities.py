@@ -264,3 +264,31 @@ def hook_repository(state: Any, record: Project) -> dict[str, Any]:
         "git_ssh_url": f"git@{_host(state)}:{full}.git",
         "visibility_level": VISIBILITY_LEVELS.get(record.visibility, 0),
     }
+
+
+def branch(
+    state: Any, record: Project, name: str, info: CommitInfo, *, can_push: bool
+) -> dict[str, Any]:
+    """Return a branch as the branches API answers."""
+    from bot.sandbox.protection import rule_for
+
+    repo = state.repo(record)
+    rule = rule_for(state, record, name)
+    default = name == record.default_branch
+    default_head = repo.head(record.default_branch)
+    merged = (
+        not default
+        and default_head is not None
+        and repo.is_ancestor(info.id, default_head)
+    )
+    return {
+        "name": name,
+        "commit": commit(state, record, info),
+        "merged": merged,
+        "protected": rule is not None,
+        "default": default,
+        "developers_can_push": rule is None or rule.push_access_level == 30,
+        "developers_can_merge": rule is None or rule.merge_access_level == 30,
+        "can_push": can_push,
+        "web_url": f"{state.base_url}/{project_path(state, record)}/-/tree/{name}",
+    }

@@ -289,7 +289,7 @@ class Repository:
     ) -> list[TreeEntry] | None:
         """List the tree at ``path`` in ``commit``; None when it is not a tree."""
         path = path.strip("/")
-        target = f"{commit}:{path}" if path else commit
+        target = f"{commit}:{path}" if path else f"{commit}^{{tree}}"
         kind = self.git(["cat-file", "-t", target], ok=(0, 1, 128))
         if kind.returncode != 0 or kind.stdout.strip() != b"tree":
             return None

@@ -136,7 +136,7 @@ def require(values: dict[str, Any], *names: str) -> None:
             raise grape_error(400, f"{name} is missing")
 
 
-def _page_numbers(request: web.Request) -> tuple[int, int]:
+def page_window(request: web.Request) -> tuple[int, int]:
     try:
         page = int(request.query.get("page", 1))
         per_page = int(request.query.get("per_page", DEFAULT_PER_PAGE))
@@ -154,6 +154,30 @@ def _link(request: web.Request, page: int, per_page: int) -> str:
     return f"{base}?{urlencode(query)}"
 
 
+def _page_headers(
+    request: web.Request, page: int, per_page: int, has_next: bool, total: int | None
+) -> dict[str, str]:
+    headers = {
+        "X-Page": str(page),
+        "X-Per-Page": str(per_page),
+        "X-Next-Page": str(page + 1) if has_next else "",
+        "X-Prev-Page": str(page - 1) if page > 1 else "",
+    }
+    links = []
+    if page > 1:
+        links.append(f'<{_link(request, page - 1, per_page)}>; rel="prev"')
+    if has_next:
+        links.append(f'<{_link(request, page + 1, per_page)}>; rel="next"')
+    links.append(f'<{_link(request, 1, per_page)}>; rel="first"')
+    if total is not None:
+        pages = max(1, math.ceil(total / per_page))
+        headers["X-Total"] = str(total)
+        headers["X-Total-Pages"] = str(pages)
+        links.append(f'<{_link(request, pages, per_page)}>; rel="last"')
+    headers["Link"] = ", ".join(links)
+    return headers
+
+
 def paginate(
     request: web.Request,
     items: list[Any],
@@ -162,30 +186,26 @@ def paginate(
     totals: bool = True,
 ) -> web.Response:
     """Answer one page of ``items`` with GitLab's X-* and Link headers."""
-    page, per_page = _page_numbers(request)
+    page, per_page = page_window(request)
     total = len(items)
-    pages = max(1, math.ceil(total / per_page))
     chunk = items[(page - 1) * per_page : page * per_page]
-    has_next = page * per_page < total
-    headers = {
-        "X-Page": str(page),
-        "X-Per-Page": str(per_page),
-        "X-Next-Page": str(page + 1) if has_next else "",
-        "X-Prev-Page": str(page - 1) if page > 1 else "",
-    }
-    show_totals = totals and total <= NO_TOTAL_ABOVE
-    if show_totals:
-        headers["X-Total"] = str(total)
-        headers["X-Total-Pages"] = str(pages)
-    links = []
-    if page > 1:
-        links.append(f'<{_link(request, page - 1, per_page)}>; rel="prev"')
-    if has_next:
-        links.append(f'<{_link(request, page + 1, per_page)}>; rel="next"')
-    links.append(f'<{_link(request, 1, per_page)}>; rel="first"')
-    if show_totals:
-        links.append(f'<{_link(request, pages, per_page)}>; rel="last"')
-    headers["Link"] = ", ".join(links)
+    shown_total = total if totals and total <= NO_TOTAL_ABOVE else None
+    headers = _page_headers(
+        request, page, per_page, page * per_page < total, shown_total
+    )
+    return web.json_response([render(item) for item in chunk], headers=headers)
+
+
+def paginate_window(
+    request: web.Request,
+    chunk: list[Any],
+    *,
+    has_next: bool,
+    render: Callable[[Any], Any],
+) -> web.Response:
+    """Answer an already-cut page without totals (as GitLab's commit list)."""
+    page, per_page = page_window(request)
+    headers = _page_headers(request, page, per_page, has_next, None)
     return web.json_response([render(item) for item in chunk], headers=headers)
 
 

@@ -30,7 +30,15 @@ from bot.sandbox.http import (
     to_bool,
     to_int,
 )
-from bot.sandbox.records import DEVELOPER, GUEST, MAINTAINER, OWNER, Project, User
+from bot.sandbox.records import (
+    DEVELOPER,
+    GUEST,
+    MAINTAINER,
+    OWNER,
+    Member,
+    Project,
+    User,
+)
 from bot.sandbox.writes import CommitPlan, commit_actions
 
 PATH = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
@@ -141,6 +149,15 @@ def create_project(state: Any, user: User, values: dict[str, Any]) -> Project:
     apply_settings(project, values)
     state.store.insert("projects", project)
     state.repo(project).init(project.default_branch)
+    if kind == "user":
+        # GitLab makes the owner of a personal namespace an Owner member.
+        owner = next(
+            u for u in state.store.rows("users") if u.namespace_id == namespace_id
+        )
+        state.store.insert(
+            "members",
+            Member(0, "project", project.id, owner.id, OWNER, iso(), None, user.id),
+        )
     return project
 
 
