@@ -7,6 +7,7 @@ answers ``GET /api/v4/job`` for the job tokens a test registers.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 import uuid
@@ -24,12 +25,16 @@ def new_key() -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
+# Generating RSA keys is slow; the first key is the same in every test.
+_first_key = functools.cache(new_key)
+
+
 class Identity:
     """Keys, tokens and the aiohttp app that publishes them."""
 
     def __init__(self) -> None:
         self.url = ""
-        self.keys: dict[str, rsa.RSAPrivateKey] = {"key-1": new_key()}
+        self.keys: dict[str, rsa.RSAPrivateKey] = {"key-1": _first_key()}
         self.jobs: dict[str, dict[str, Any]] = {}
         self.key_fetches = 0
 
