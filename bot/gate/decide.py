@@ -30,6 +30,7 @@ from bot.gate.model import (
     ReportFailure,
     Wait,
 )
+from bot.record import code_span, inline_text
 
 RUNNING = frozenset({
     "created", "waiting_for_resource", "preparing", "waiting_for_callback",
@@ -59,7 +60,11 @@ def decide(state: GateInput) -> Decision:
     regenerate = [reason for reason in reasons if reason.code in REGENERATE_CODES]
     if regenerate:
         return Regenerate(regenerate[0], reasons)
-    if codes & {"pipeline_failed", "required_job_failed"} and _failed_jobs(state):
+    if (
+        "pipeline_failed" in codes
+        or _failed_jobs(state)
+        and "required_job_failed" in codes
+    ):
         return _report_failure(state, reasons)
     if state.mr.merge_when_pipeline_succeeds and codes & GITLAB_BLIND:
         return CancelAutoMerge(reasons)
@@ -107,7 +112,7 @@ def _not_open(mr: MergeRequestState) -> Reason:
 def _merge_request_reasons(state: GateInput) -> Iterable[Reason]:
     """Hold and draft."""
     if state.held:
-        why = f": {state.hold_reason}" if state.hold_reason else ""
+        why = f": {inline_text(state.hold_reason)}" if state.hold_reason else ""
         yield Reason("held", f"held{why}; `unhold` lifts it")
     if state.mr.draft:
         yield Reason("draft", f"!{state.mr.iid} is a draft")
@@ -128,7 +133,7 @@ def _freeze_reasons(state: GateInput) -> Iterable[Reason]:
     )
     yield Reason(
         "frozen",
-        f"{state.policy.environment} is frozen ({freeze.description}) "
+        f"{state.policy.environment} is frozen ({inline_text(freeze.description)}) "
         f"{until}; a `merge` command at the override access level merges anyway",
     )
 
@@ -214,7 +219,10 @@ def _pipeline_status_reasons(
     elif status in ENDED_UNPASSED:
         code, text = "pipeline_not_passed", f"{where} ended {status}; `retry` reruns it"
     else:
-        code, text = "pipeline_not_passed", f"{where} has unknown status `{status}`"
+        code, text = (
+            "pipeline_not_passed",
+            f"{where} has unknown status {code_span(status)}",
+        )
     return (Reason(code, text),)
 
 
@@ -243,13 +251,16 @@ def _job_reasons(state: GateInput, *, finished: bool) -> Iterable[Reason]:
         if job is None:
             yield Reason(
                 "required_job_missing",
-                f"required job `{name}` is not in pipeline #{pipeline_id}",
+                f"required job {code_span(name)} is not in pipeline #{pipeline_id}",
             )
         elif job.status == "failed" or (finished and job.status in ENDED_UNPASSED):
-            yield Reason("required_job_failed", f"required job `{name}` {job.status}")
+            yield Reason(
+                "required_job_failed", f"required job {code_span(name)} {job.status}"
+            )
         elif job.status != "success" and finished:
             yield Reason(
-                "required_job_pending", f"required job `{name}` is {job.status}"
+                "required_job_pending",
+                f"required job {code_span(name)} is {job.status}",
             )
 
 
@@ -261,8 +272,7 @@ def _failed_jobs(state: GateInput) -> tuple[str, ...]:
         job.name for job in jobs
         if job.status == "failed" and (not job.allow_failure or job.name in required)
     )  # fmt: skip
-    pipeline_failed = state.pipeline is not None and state.pipeline.status == "failed"
-    return failed or (("(jobs unknown)",) if pipeline_failed else ())
+    return failed
 
 
 def _report_failure(state: GateInput, reasons: tuple[Reason, ...]) -> ReportFailure:
@@ -289,11 +299,13 @@ def _gitlab_reasons(mr: MergeRequestState, own: set[str]) -> Iterable[Reason]:
     elif status == "need_rebase":
         yield Reason("need_rebase", "the target branch moved; regenerating")
     elif status in TRANSIENT_MERGE_STATUS:
-        yield Reason("checking", f"GitLab is still checking mergeability (`{status}`)")
+        yield Reason(
+            "checking", f"GitLab is still checking mergeability ({code_span(status)})"
+        )
     elif status == "discussions_not_resolved":
         yield Reason("discussions_not_resolved", "open threads must be resolved")
     elif status != "mergeable" and not _is_covered(status, own):
-        yield Reason("not_mergeable", f"GitLab reports `{status}`")
+        yield Reason("not_mergeable", f"GitLab reports {code_span(status)}")
 
 
 def _is_covered(status: str, own: set[str]) -> bool:

@@ -139,7 +139,11 @@ class GateInput:
 
 @dataclass(frozen=True)
 class Reason:
-    """One thing that blocks the merge: a stable code and a sentence."""
+    """One thing that blocks the merge: a stable code and a sentence.
+
+    ``text`` is Markdown: values from outside (hold reasons, GitLab statuses,
+    job names) are already quoted or escaped in it.
+    """
 
     code: str
     text: str
@@ -171,7 +175,10 @@ class Regenerate:
 
 @dataclass(frozen=True)
 class ReportFailure:
-    """The head pipeline failed: label the merge request, comment once per SHA."""
+    """The head pipeline failed: label the merge request, comment once per SHA.
+
+    ``failed_jobs`` may be empty when the jobs were not fetched.
+    """
 
     sha: str
     pipeline_id: int

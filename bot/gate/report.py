@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from bot.gate.approvals import count_approvals
 from bot.gate.model import (
     CancelAutoMerge,
@@ -21,12 +23,12 @@ def status_report(decision: Decision, state: GateInput) -> str:
     lines = [f"**Merge gate for {where}**: {_verdict(decision, state)}", ""]
     if decision.reasons:
         lines += ["Blocking:", ""]
-        lines += [f"- `{reason.code}`: {inline_text(reason.text)}"
+        lines += [f"- `{reason.code}`: {reason.text}"
                   for reason in decision.reasons]  # fmt: skip
         lines.append("")
 
     lines += ["Facts:", "", *(f"- {fact}" for fact in _facts(state))]
-    return "\n".join(lines)
+    return _defuse_references("\n".join(lines))
 
 
 def _verdict(decision: Decision, state: GateInput) -> str:
@@ -40,12 +42,21 @@ def _verdict(decision: Decision, state: GateInput) -> str:
         return f"the branch is being rebuilt ({decision.reason.code})"
     if isinstance(decision, ReportFailure):
         jobs = ", ".join(map(code_span, decision.failed_jobs))
-        return f"pipeline #{decision.pipeline_id} failed for {head} ({jobs})"
+        failed = f"pipeline #{decision.pipeline_id} failed for {head}"
+        return f"{failed} ({jobs})" if jobs else failed
     if isinstance(decision, CancelAutoMerge):
         return "GitLab's auto-merge is cancelled while the bot's rules block"
     assert isinstance(decision, Wait)
     count = len(decision.reasons)
     return f"waiting on {count} blocker{'s' if count != 1 else ''}"
+
+
+def _defuse_references(text: str) -> str:
+    """Keep ``#7`` (a pipeline id in our texts) from linking to issue 7.
+
+    A zero-width space after ``#`` breaks GitLab's issue reference.
+    """
+    return re.sub(r"#(?=\d)", "#\u200b", text)
 
 
 def _facts(state: GateInput) -> list[str]:
