@@ -66,9 +66,10 @@ def make_bot(aiohttp_client, identity: Identity) -> MakeBot:
         gitlab_url: str = NOBODY,
         routers: list[Router] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        identity_url: str | None = None,
         **server: object,
     ) -> TestClient:
-        config = server_config(identity.url, **server)
+        config = server_config(identity_url or identity.url, **server)
         adapter_config = server_config(gitlab_url, **server)
         gitlab = connect(adapter_config, GITLAB_TOKEN)
         app = create_app(

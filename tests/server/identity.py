@@ -37,6 +37,7 @@ class Identity:
         self.keys: dict[str, rsa.RSAPrivateKey] = {"key-1": _first_key()}
         self.jobs: dict[str, dict[str, Any]] = {}
         self.key_fetches = 0
+        self.version_calls = 0
 
     def rotate(self) -> str:
         """Publish a new signing key (the old one stays); return its id."""
@@ -109,4 +110,5 @@ class Identity:
         return web.json_response(job)
 
     async def _version(self, request: web.Request) -> web.Response:
+        self.version_calls += 1
         return web.json_response({"message": "401 Unauthorized"}, status=401)
