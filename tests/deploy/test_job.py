@@ -1,0 +1,131 @@
+"""``gitops-bot deploy`` through ``bot.cli.main``: output and exit statuses."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.cli import main
+from bot.jobs import NotMerged, wait_for_merge
+from bot.sandbox.server import SandboxThread
+from tests.deploy.conftest import DATA
+from tests.gitlab.world import Control, adapter
+
+
+@pytest.fixture
+def job(
+    sandbox: SandboxThread,
+    project: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> list[str]:
+    """The start of a deploy command line; token and URL in the environment."""
+    config = tmp_path / "bot.yaml"
+    text = (DATA / "bot.yaml").read_text()
+    config.write_text(text.replace("platform/gitops", project.path_with_namespace))
+    monkeypatch.setenv("GITOPS_TEST_TOKEN", sandbox.root_token)
+    monkeypatch.setenv("GITOPS_BOT_GITLAB_URL", sandbox.url)
+    monkeypatch.delenv("CI_PIPELINE_URL", raising=False)
+    return ["deploy", "--config", str(config), "--app", "web", "--env", "staging"]
+
+
+def test_json_result(job: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    """--json prints the result object; the exit status is 0."""
+    assert main([*job, "--tag", "v1.3.0", "--json"]) == 0
+
+    result = json.loads(capsys.readouterr().out)
+    assert result["status"] == "opened" and result["branch"] == "gitops/staging/web"
+    assert (result["previous_tag"], result["tag"]) == ("v1.2.0", "v1.3.0")
+    assert result["merge_request"]["iid"] == 1 and len(result["commit"]) == 40
+
+
+def test_prints_the_merge_request_url(
+    job: list[str], project: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without --json the job prints the merge request's URL, and only that."""
+    assert main([*job, "--tag", "v1.3.0"]) == 0
+
+    assert capsys.readouterr().out.strip() == project.mergerequests.get(1).web_url
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--tag", "v1.3.0 "], "invalid tag 'v1.3.0 '"),
+        (["--tag", "v1.1.0"], "tag v1.1.0 is older than v1.2.0 deployed"),
+        (["--tag", "v1.3.0", "--app", "nope"], "unknown app 'nope'"),
+    ],
+)
+def test_refusals_exit_2_and_write_nothing(
+    job: list[str],
+    control: Control,
+    capsys: pytest.CaptureFixture[str],
+    extra: list[str],
+    message: str,
+) -> None:
+    """Refused input or policy: exit 2, one line on stderr, no write to GitLab."""
+    control.clear_log()
+    assert main([*job, *extra]) == 2
+
+    error = capsys.readouterr().err
+    assert error.startswith("gitops-bot deploy: ") and message in error
+    assert control.writes() == []
+
+
+def test_missing_token_exits_2(
+    job: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No token in the environment: exit 2 naming the variable."""
+    monkeypatch.delenv("GITOPS_TEST_TOKEN")
+    assert main([*job, "--tag", "v1.3.0"]) == 2
+    assert "GITOPS_TEST_TOKEN" in capsys.readouterr().err
+
+
+def test_gitlab_refusal_exits_1(
+    job: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A token GitLab rejects: exit 1 with the step and GitLab's answer."""
+    monkeypatch.setenv("GITOPS_TEST_TOKEN", "glpat-wrong")
+    assert main([*job, "--tag", "v1.3.0"]) == 1
+
+    error = capsys.readouterr().err
+    assert "GitLab answered 401" in error and "glpat-wrong" not in error
+
+
+def test_dry_run_prints_the_diff(
+    job: list[str], control: Control, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--dry-run prints the diff and writes nothing."""
+    control.clear_log()
+    assert main([*job, "--tag", "v1.3.0", "--dry-run"]) == 0
+
+    assert "+  tag: v1.3.0" in capsys.readouterr().out
+    assert control.writes() == []
+
+
+async def test_wait_for_merge(sandbox: SandboxThread, project: Any) -> None:
+    """Waiting ends when the MR is merged, and fails when it is closed."""
+    client = adapter(sandbox.url, sandbox.root_token, project.path_with_namespace)
+    main_sha = project.branches.get("main").commit["id"]
+    for name in ("merged", "closed"):
+        project.branches.create({"branch": name, "ref": main_sha})
+        project.commits.create(
+            {"branch": name, "commit_message": name,
+             "actions": [{"action": "create", "file_path": name, "content": "x"}]}
+        )  # fmt: skip
+    merged = project.mergerequests.create(
+        {"source_branch": "merged", "target_branch": "main", "title": "m"}
+    )
+    closed = project.mergerequests.create(
+        {"source_branch": "closed", "target_branch": "main", "title": "c"}
+    )
+    merged.merge()
+    closed.state_event = "close"
+    closed.save()
+
+    await wait_for_merge(client, merged.iid, timeout=5, interval=0.01)
+    with pytest.raises(NotMerged, match=f"!{closed.iid} was closed without a merge"):
+        await wait_for_merge(client, closed.iid, timeout=5, interval=0.01)
