@@ -73,7 +73,8 @@ async def post_deployment(request: web.Request) -> web.Response:
         raise
 
     metrics.deploy_requests.labels(outcome=result.status).inc()
-    status = 201 if result.status == "opened" else 200
+    # A dry run says what it would do ("opened") but created nothing.
+    status = 201 if result.status == "opened" and not result.dry_run else 200
     return web.json_response(result.to_json(), status=status)
 
 

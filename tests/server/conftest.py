@@ -64,6 +64,7 @@ def make_bot(aiohttp_client, identity: Identity) -> MakeBot:
     async def make(
         *,
         gitlab_url: str = NOBODY,
+        gitlab_token: str = GITLAB_TOKEN,
         routers: list[Router] | None = None,
         clock: Callable[[], float] = time.monotonic,
         identity_url: str | None = None,
@@ -71,7 +72,7 @@ def make_bot(aiohttp_client, identity: Identity) -> MakeBot:
     ) -> TestClient:
         config = server_config(identity_url or identity.url, **server)
         adapter_config = server_config(gitlab_url, **server)
-        gitlab = connect(adapter_config, GITLAB_TOKEN)
+        gitlab = connect(adapter_config, gitlab_token)
         app = create_app(
             config, gitlab=gitlab, routers=routers or [], environ=SECRETS, clock=clock
         )
