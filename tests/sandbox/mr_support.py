@@ -19,7 +19,7 @@ DEAD_HOOK_URL = "http://127.0.0.1:9/hook"
 def write_file(
     project: Any, branch: str, path: str, content: str, start: str | None = None
 ) -> str:
-    """Create or update ``path`` on ``branch`` (created from ``start``); return the head."""
+    """Write ``path`` on ``branch`` (made from ``start``); return the new head."""
     data = {
         "file_path": path,
         "branch": branch,

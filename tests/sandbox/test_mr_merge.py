@@ -100,7 +100,7 @@ def test_conflict_is_reported_and_merge_is_405(project) -> None:
 
 
 def test_fast_forward_project_needs_rebase_then_fast_forwards(make_project) -> None:
-    """ff-only: behind target -> need_rebase and 405; up to date -> main = source head."""
+    """ff-only: behind -> need_rebase and 405; up to date -> main = source head."""
     project = make_project("ff", merge_method="ff")
     behind = open_mr(project, "behind")
     write_file(project, "main", "other.txt", "x\n")
@@ -138,7 +138,7 @@ def test_pipeline_required_blocks_until_part_two(make_project) -> None:
 
 
 def test_auto_merge_waits_for_approval_then_merges(project, sandbox, gl) -> None:
-    """Premium rule unmet: auto_merge is stored; the approval merges it; cancel works."""
+    """Rule unmet: auto_merge is stored; the approval merges it; cancel works."""
     reviewer, reviewer_gl = user_client(sandbox, gl, "reviewer")
     add_member(sandbox, project.id, reviewer.id, DEVELOPER)
     mr = open_mr(project)

@@ -107,8 +107,8 @@ def test_duplicate_open_mr_is_409_but_other_target_is_fine(project) -> None:
     assert other.iid == 2
 
 
-def test_reporter_cannot_create_and_anonymous_is_401(project, sandbox, gl) -> None:
-    """A user without access sees no project (404); no token on a private project is 404 too."""
+def test_stranger_cannot_create(project, sandbox, gl) -> None:
+    """A user without access cannot see the project: 404, not 403."""
     _, stranger = user_client(sandbox, gl, "stranger")
     write_file(project, "feature", "f.txt", "f\n", start="main")
 
@@ -120,7 +120,7 @@ def test_reporter_cannot_create_and_anonymous_is_401(project, sandbox, gl) -> No
 
 
 def test_list_filters(project, gl) -> None:
-    """state (default all), branches, labels incl. None/Any, iids, author, view=simple."""
+    """state (default all), branches, labels (None/Any), iids, author, view."""
     first = open_mr(project, "one", labels="a")
     open_mr(project, "two", labels="a,b")
     open_mr(project, "three")
