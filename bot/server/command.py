@@ -21,9 +21,9 @@ log = structlog.get_logger(__name__)
 
 def run(args: argparse.Namespace) -> int:
     """Run the server until interrupted; return the exit status."""
-    configure_logging()
     config = load_config(args.config)
     app = create_app(config)
+    configure_logging()
 
     log.info(
         "server_starting",
