@@ -20,18 +20,23 @@ from bot.gitlab.errors import (
 from bot.gitlab.models import (
     ApprovalRule,
     Approvals,
+    ApprovedBy,
+    AwardEmoji,
     Branch,
     Commit,
     FileAction,
     Job,
     MergeRequest,
     Note,
+    PipelineRef,
     RepositoryFile,
 )
 
 __all__ = [
     "ApprovalRule",
+    "ApprovedBy",
     "Approvals",
+    "AwardEmoji",
     "Branch",
     "CallCounter",
     "Commit",
@@ -48,6 +53,7 @@ __all__ = [
     "MergeRequest",
     "NewMergeRequest",
     "Note",
+    "PipelineRef",
     "RepositoryFile",
     "RetryPolicy",
     "encode",

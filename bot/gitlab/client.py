@@ -23,6 +23,7 @@ from bot.gitlab.errors import GitLabNotFound, GitLabRejected
 from bot.gitlab.models import (
     ApprovalRule,
     Approvals,
+    AwardEmoji,
     Branch,
     Commit,
     FileAction,
@@ -31,6 +32,7 @@ from bot.gitlab.models import (
     Note,
     RepositoryFile,
     parse_approvals,
+    parse_award,
     parse_branch,
     parse_commit,
     parse_file,
@@ -85,6 +87,7 @@ class GitLab:
         self._user_ids: dict[str, int] = {}
         self._group_ids: dict[str, int] = {}
         self._has_approval_rules = True
+        self._current_user: tuple[int, str] | None = None
         self._transport = Transport(
             client,
             max_concurrent_calls=max_concurrent_calls,
@@ -179,6 +182,26 @@ class GitLab:
         )
         return parse_commit(data)
 
+    async def delete_branch(self, name: str) -> None:
+        """Delete a branch (1 call); one already gone counts as deleted."""
+        try:
+            await self._call(
+                f"delete_branch {name}",
+                "DELETE /projects/:id/repository/branches/:branch",
+                f"/repository/branches/{encode(name)}",
+            )
+        except GitLabNotFound:
+            return
+
+    async def fetch_commit(self, sha: str) -> Commit:
+        """Read one commit, with its committed date (1 call)."""
+        data = await self._call(
+            f"fetch_commit {sha[:12]}",
+            "GET /projects/:id/repository/commits/:sha",
+            f"/repository/commits/{encode(sha)}",
+        )
+        return parse_commit(data)
+
     async def fetch_branch(self, name: str) -> Branch:
         """Read a branch: its head and the head's parents (1 call)."""
         data = await self._call(
@@ -249,15 +272,51 @@ class GitLab:
         """Close a merge request (1 call); its branch is left alone."""
         return await self.update_merge_request(iid, state_event="close")
 
-    async def merge(self, iid: int, sha: str) -> MergeRequest:
-        """Merge exactly ``sha`` (1 call): 409 ``GitLabConflict`` if the head moved."""
+    async def merge(
+        self, iid: int, sha: str, *, auto_merge: bool = False
+    ) -> MergeRequest:
+        """Merge exactly ``sha`` (1 call): 409 ``GitLabConflict`` if the head moved.
+
+        ``auto_merge`` asks GitLab to merge when the pipeline succeeds instead.
+        """
+        query: dict[str, Any] = {"sha": sha}
+        if auto_merge:
+            query["merge_when_pipeline_succeeds"] = True
         data = await self._call(
             f"merge !{iid} at {sha[:12]}",
             f"PUT {MR}/merge",
             f"{_mr(iid)}/merge",
-            query={"sha": sha},
+            query=query,
         )
         return parse_merge_request(data)
+
+    async def cancel_auto_merge(self, iid: int) -> None:
+        """Cancel GitLab's auto-merge (1 call); 405 when none was set."""
+        await self._call(
+            f"cancel_auto_merge !{iid}",
+            f"POST {MR}/cancel_merge_when_pipeline_succeeds",
+            f"{_mr(iid)}/cancel_merge_when_pipeline_succeeds",
+        )
+
+    async def fetch_notes(self, iid: int) -> tuple[Note, ...]:
+        """Every note of a merge request, newest first (1 call per page)."""
+        items = await self._fetch_all(
+            f"fetch_notes !{iid}",
+            f"GET {MR}/notes",
+            f"{_mr(iid)}/notes",
+            {"sort": "desc", "order_by": "created_at"},
+        )
+        return tuple(map(parse_note, items))
+
+    async def fetch_note_awards(self, iid: int, note_id: int) -> tuple[AwardEmoji, ...]:
+        """The award emoji on one note of a merge request (1 call per page)."""
+        items = await self._fetch_all(
+            f"fetch_note_awards !{iid} note {note_id}",
+            f"GET {MR}/notes/:note_id/award_emoji",
+            f"{_mr(iid)}/notes/{note_id}/award_emoji",
+            {},
+        )
+        return tuple(map(parse_award, items))
 
     async def post_note(self, iid: int, body: str) -> Note:
         """Comment on a merge request (1 call).
@@ -393,6 +452,29 @@ class GitLab:
             "POST /projects/:id/pipelines/:pipeline_id/retry",
             f"/pipelines/{pipeline_id}/retry",
         )
+
+    async def fetch_current_user(self) -> tuple[int, str]:
+        """The id and username of the token's user (1 call per process)."""
+        if self._current_user is None:
+            data = await self._call(
+                "fetch_current_user", "GET /user", "/user", absolute=True
+            )
+            self._current_user = (int(data["id"]), str(data["username"]))
+        return self._current_user
+
+    async def fetch_group_member_access(self, group: str, user_id: int) -> int:
+        """The user's access level in ``group``, inherited included; 0 if none
+        (1 call)."""
+        try:
+            data = await self._call(
+                f"fetch_group_member_access {group} user {user_id}",
+                "GET /groups/:id/members/all/:user_id",
+                f"/groups/{encode(group)}/members/all/{user_id}",
+                absolute=True,
+            )
+        except GitLabNotFound:
+            return 0
+        return int(data.get("access_level") or 0)
 
     async def fetch_member_access(self, user_id: int) -> int:
         """The user's access level in the project, inherited included; 0 if none

@@ -42,6 +42,7 @@ class Commit:
     title: str
     parent_ids: tuple[str, ...]
     web_url: str | None
+    committed_date: str = ""
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,18 @@ class Branch:
     name: str
     sha: str
     parent_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PipelineRef:
+    """A pipeline as the merge request's ``head_pipeline`` describes it."""
+
+    id: int
+    sha: str
+    status: str
+    source: str
+    ref: str
+    created_at: str
 
 
 @dataclass(frozen=True)
@@ -72,6 +85,9 @@ class MergeRequest:
     detailed_merge_status: str | None
     reviewer_ids: tuple[int, ...]
     head_pipeline_id: int | None = None
+    head_pipeline: PipelineRef | None = None
+    has_conflicts: bool = False
+    merge_when_pipeline_succeeds: bool = False
 
 
 @dataclass(frozen=True)
@@ -81,6 +97,16 @@ class Approvals:
     approved_by: tuple[str, ...]
     approvals_required: int
     approvals_left: int
+    entries: tuple[ApprovedBy, ...] = ()
+
+
+@dataclass(frozen=True)
+class ApprovedBy:
+    """One approval: who gave it, and when (ISO 8601, "" when unknown)."""
+
+    user_id: int
+    username: str
+    approved_at: str
 
 
 @dataclass(frozen=True)
@@ -106,10 +132,21 @@ class Job:
 
 @dataclass(frozen=True)
 class Note:
-    """A comment the bot posted."""
+    """A comment on a merge request."""
 
     id: int
     body: str
+    author_id: int | None = None
+    system: bool = False
+
+
+@dataclass(frozen=True)
+class AwardEmoji:
+    """An award emoji given by ``user_id``."""
+
+    id: int
+    name: str
+    user_id: int | None
 
 
 def parse_file(data: dict[str, Any]) -> RepositoryFile:
@@ -136,6 +173,7 @@ def parse_commit(data: dict[str, Any]) -> Commit:
         title=data.get("title", ""),
         parent_ids=tuple(data.get("parent_ids") or ()),
         web_url=data.get("web_url"),
+        committed_date=data.get("committed_date") or data.get("created_at") or "",
     )
 
 
@@ -168,16 +206,41 @@ def parse_merge_request(data: dict[str, Any]) -> MergeRequest:
         detailed_merge_status=data.get("detailed_merge_status"),
         reviewer_ids=tuple(r["id"] for r in data.get("reviewers") or () if "id" in r),
         head_pipeline_id=pipeline.get("id"),
+        head_pipeline=parse_pipeline_ref(pipeline) if pipeline.get("id") else None,
+        has_conflicts=bool(data.get("has_conflicts")),
+        merge_when_pipeline_succeeds=bool(data.get("merge_when_pipeline_succeeds")),
+    )
+
+
+def parse_pipeline_ref(data: dict[str, Any]) -> PipelineRef:
+    """Read a pipeline entity (``head_pipeline`` or a pipelines list entry)."""
+    return PipelineRef(
+        id=int(data["id"]),
+        sha=data.get("sha") or "",
+        status=data.get("status") or "",
+        source=data.get("source") or "",
+        ref=data.get("ref") or "",
+        created_at=data.get("created_at") or "",
     )
 
 
 def parse_approvals(data: dict[str, Any]) -> Approvals:
     """Read the approvals endpoint."""
-    approvers = (entry.get("user") or {} for entry in data.get("approved_by") or ())
+    given = data.get("approved_by") or ()
+    approvers = (entry.get("user") or {} for entry in given)
     return Approvals(
         approved_by=tuple(user["username"] for user in approvers if "username" in user),
         approvals_required=int(data.get("approvals_required") or 0),
         approvals_left=int(data.get("approvals_left") or 0),
+        entries=tuple(
+            ApprovedBy(
+                user_id=int(entry["user"]["id"]),
+                username=entry["user"].get("username", ""),
+                approved_at=entry.get("approved_at") or "",
+            )
+            for entry in given
+            if "id" in (entry.get("user") or {})
+        ),
     )
 
 
@@ -193,8 +256,22 @@ def parse_job(data: dict[str, Any]) -> Job:
 
 
 def parse_note(data: dict[str, Any]) -> Note:
-    """Read a created note."""
-    return Note(id=int(data["id"]), body=data.get("body", ""))
+    """Read a note (created, or a list entry)."""
+    return Note(
+        id=int(data["id"]),
+        body=data.get("body", ""),
+        author_id=(data.get("author") or {}).get("id"),
+        system=bool(data.get("system")),
+    )
+
+
+def parse_award(data: dict[str, Any]) -> AwardEmoji:
+    """Read an award emoji."""
+    return AwardEmoji(
+        id=int(data["id"]),
+        name=data.get("name", ""),
+        user_id=(data.get("user") or {}).get("id"),
+    )
 
 
 def _label_names(labels: Any) -> list[str]:
