@@ -64,8 +64,9 @@ def parse(text: str, path: str) -> Parsed:
 
     documents = []
     offset = 0
+    loader = YAML(typ="rt")
     for number, (first, chunk) in enumerate(_split_documents(lines)):
-        documents.append(_compose(chunk, path, number, first, offset))
+        documents.append(_compose(loader, chunk, path, number, first, offset))
         offset += len(chunk)
     return Parsed(path, bom, body, lines, tuple(documents))
 
@@ -85,9 +86,11 @@ def _split_documents(lines: tuple[str, ...]) -> Iterator[tuple[int, str]]:
         yield start, "".join(lines[start:])
 
 
-def _compose(chunk: str, path: str, number: int, first: int, offset: int) -> Document:
+def _compose(
+    loader: YAML, chunk: str, path: str, number: int, first: int, offset: int
+) -> Document:
     try:
-        root = YAML(typ="rt").compose(chunk)
+        root = loader.compose(chunk)
         if root is not None:
             ensure_unique_keys(root, path, first)
     except YamlSyntaxError as error:
