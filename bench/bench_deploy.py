@@ -167,6 +167,7 @@ async def burst(world: World, requests: int, apps: int) -> dict[str, Any]:
             outcomes["refused (older)"] += 1
         latencies.append(time.perf_counter() - started)
 
+    world.control.clear_log()
     tracemalloc.start()
     started = time.perf_counter()
     await asyncio.gather(*(one(*item) for item in plan))
@@ -183,6 +184,8 @@ async def burst(world: World, requests: int, apps: int) -> dict[str, Any]:
         "p50_ms": round(statistics.median(latencies) * 1000, 1),
         "p99_ms": round(_percentile(latencies, 0.99) * 1000, 1),
         "peak_python_mib": round(peak / 2**20, 1),
+        "gitlab_calls": len(log := world.control.requests()),
+        "sandbox_busy_s": round(sum(e["duration_ms"] for e in log) / 1000, 2),
         "keys_with_one_mr_at_highest_tag": _check_keys(world, keys, highest),
         "keys": len(keys),
     }

@@ -281,3 +281,21 @@ async def test_production_approval_rule_is_added_once(
     mr = project.mergerequests.get(first.merge_request.iid)
     rules = [rule.name for rule in mr.approval_rules.list(get_all=True)]
     assert rules.count("gitops-bot production") == 1
+
+
+async def test_approvals_for_an_older_tag_do_not_count(
+    run: Deployer, project: Any, make_user: Any
+) -> None:
+    """An approval given for v1.3.0 is gone once the MR proposes v1.4.0."""
+    alice, alice_gl = make_user("alice")
+    project.members.create({"user_id": alice.id, "access_level": 30})
+    first = await run("v1.3.0", environment="production")
+    iid = first.merge_request.iid
+    alice_gl.projects.get(project.id, lazy=True).mergerequests.get(iid).approve()
+    assert len(project.mergerequests.get(iid).approvals.get().approved_by) == 1
+
+    await run("v1.4.0", environment="production")
+
+    mr = project.mergerequests.get(iid)
+    assert mr.approvals.get().approved_by == []
+    assert parse_marker(mr.description).tag == "v1.4.0"

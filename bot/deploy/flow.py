@@ -1,0 +1,254 @@
+"""The deploy flow with GitLab: read, plan, then write (principle 4).
+
+Every GitLab call goes through the adapter; what to write is decided by
+``bot.deploy.plan`` before the first write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import replace
+from typing import Any
+
+import structlog
+
+from bot.config import Config
+from bot.deploy.locks import KeyedLocks
+from bot.deploy.model import (
+    DeployRequest,
+    DeployResult,
+    ManifestMissing,
+    MergeRequestRef,
+    Plan,
+    Snapshot,
+)
+from bot.deploy.plan import check_request, is_bot_merge_request, plan_deploy, targets
+from bot.gitlab import (
+    ApprovalRule,
+    FileAction,
+    GitLab,
+    GitLabConflict,
+    GitLabNotFound,
+    MergeRequest,
+    NewMergeRequest,
+    RepositoryFile,
+)
+
+log = structlog.get_logger(__name__)
+
+
+async def deploy(
+    request: DeployRequest, *, config: Config, gitlab: GitLab, locks: KeyedLocks
+) -> DeployResult:
+    """Carry out one deploy request; return once its commit and MR exist."""
+    check_request(config, request)
+    key = (request.app, request.environment)
+    bound = structlog.contextvars.bound_contextvars(
+        deploy_id=uuid.uuid4().hex[:12], app=key[0], environment=key[1]
+    )
+    with bound:
+        async with locks.hold(key):
+            snapshot = await fetch_snapshot(config, gitlab, request)
+            plan = plan_deploy(config, request, snapshot)
+            if request.dry_run:
+                return _dry_result(plan)
+            return await carry_out(plan, config, gitlab)
+
+
+async def fetch_snapshot(
+    config: Config, gitlab: GitLab, request: DeployRequest
+) -> Snapshot:
+    """Read the manifests at one target head, and the key's open bot MRs."""
+    app, env = request.app, request.environment
+    paths = [path for path, _ in targets(config, app, env)]
+    target = config.gitlab.target_branch
+
+    first, found = await asyncio.gather(
+        _fetch_manifest(gitlab, paths[0], target),
+        gitlab.fetch_open_merge_requests(target, labels=(f"app::{app}", f"env::{env}")),
+    )
+    others = await asyncio.gather(
+        *(_fetch_manifest(gitlab, path, first.commit_id) for path in paths[1:])
+    )
+    branch = config.branch_name(app, env)
+    return Snapshot(
+        head_sha=first.commit_id,
+        files=(first, *others),
+        merge_requests=tuple(
+            mr for mr in found if is_bot_merge_request(mr, branch, app, env)
+        ),
+    )
+
+
+async def _fetch_manifest(gitlab: GitLab, path: str, ref: str) -> RepositoryFile:
+    """Read one manifest; a missing file is a configuration fault, not GitLab's."""
+    try:
+        return await gitlab.fetch_file(path, ref)
+    except GitLabNotFound as error:
+        raise ManifestMissing(
+            f"manifest {path} is not in {gitlab.project} at {ref}: {error.detail}"
+        ) from error
+
+
+async def carry_out(plan: Plan, config: Config, gitlab: GitLab) -> DeployResult:
+    """Commit, then create or update the MR, then close duplicates."""
+    if not plan.changed:
+        return await _nothing_to_change(plan, gitlab)
+
+    commit = None
+    if not (plan.same_request and await _is_current(plan, gitlab)):
+        commit = await gitlab.commit_branch(
+            plan.branch,
+            start_sha=plan.head_sha,
+            message=_commit_message(plan),
+            actions=[
+                FileAction("update", result.path, result.text)
+                for result in plan.edits
+                if result.changed
+            ],
+        )
+
+    if plan.keep is None:
+        mr, status = await _open(plan, config, gitlab)
+    else:
+        mr = await _refresh(plan, plan.keep, gitlab)
+        wrote = commit is not None or mr is not plan.keep
+        status = "updated" if wrote else "unchanged"
+    await _close_duplicates(plan.duplicates, mr, gitlab)
+
+    log.info("deployed", status=status, iid=mr.iid, tag=plan.request.tag)
+    return _result(plan, status, mr, None if commit is None else commit.sha)
+
+
+async def _is_current(plan: Plan, gitlab: GitLab) -> bool:
+    """True when the MR branch is already "our head + this change" (a replay)."""
+    try:
+        branch = await gitlab.fetch_branch(plan.branch)
+    except GitLabNotFound:
+        return False
+    return branch.parent_ids == (plan.head_sha,)
+
+
+async def _open(plan: Plan, config: Config, gitlab: GitLab) -> tuple[MergeRequest, str]:
+    """Create the MR, or adopt the open one GitLab names.
+
+    GitLab names one when our create was applied but its answer was lost
+    (then the description is ours already: "opened"), or when a bot MR
+    lost its labels and escaped the listing ("updated").
+    """
+    env = config.environment(plan.request.environment)
+    new = NewMergeRequest(
+        source_branch=plan.branch,
+        target_branch=plan.target_branch,
+        title=plan.title,
+        description=plan.description,
+        labels=plan.labels,
+        reviewer_ids=await gitlab.fetch_user_ids(env.reviewers),
+    )
+    try:
+        mr, status = await gitlab.create_merge_request(new), "opened"
+    except GitLabConflict as conflict:
+        if conflict.existing_iid is None:
+            raise
+        existing = await gitlab.fetch_merge_request(conflict.existing_iid)
+        status = "opened" if existing.description == plan.description else "updated"
+        mr = await _refresh(plan, existing, gitlab)
+    await _ensure_approval_rule(plan, config, gitlab, mr, is_new=status == "opened")
+    return mr, status
+
+
+async def _ensure_approval_rule(
+    plan: Plan, config: Config, gitlab: GitLab, mr: MergeRequest, *, is_new: bool
+) -> None:
+    """Add the environment's approval rule (Premium; never twice)."""
+    approvals = config.environment(plan.request.environment).approvals
+    if approvals.required == 0:
+        return
+    rule = ApprovalRule(
+        name=f"gitops-bot {plan.request.environment}",
+        approvals_required=approvals.required,
+        usernames=approvals.users,
+        group_ids=await gitlab.fetch_group_ids(approvals.groups),
+    )
+    await gitlab.ensure_approval_rule(mr.iid, rule, is_new=is_new)
+
+
+async def _refresh(plan: Plan, mr: MergeRequest, gitlab: GitLab) -> MergeRequest:
+    """Bring title, description and labels up to date; no call when they are.
+
+    Labels are added, never replaced: a human's ``gitops::hold`` stays.
+    """
+    fields: dict[str, Any] = {}
+    if mr.title != plan.title:
+        fields["title"] = plan.title
+    if mr.description != plan.description:
+        fields["description"] = plan.description
+    missing = [label for label in plan.labels if label not in mr.labels]
+    if missing:
+        fields["add_labels"] = ",".join(missing)
+    if not fields:
+        return mr
+    return await gitlab.update_merge_request(mr.iid, **fields)
+
+
+async def _close_duplicates(
+    duplicates: tuple[MergeRequest, ...], survivor: MergeRequest, gitlab: GitLab
+) -> None:
+    """Close every other open bot MR of the key, naming the survivor."""
+    for duplicate in duplicates:
+        await gitlab.post_note(
+            duplicate.iid,
+            f"Closed by gitops-bot: !{survivor.iid} carries this deployment; "
+            "one merge request per app and environment.",
+        )
+        await gitlab.close_merge_request(duplicate.iid)
+        log.warning("closed duplicate", iid=duplicate.iid, survivor=survivor.iid)
+
+
+async def _nothing_to_change(plan: Plan, gitlab: GitLab) -> DeployResult:
+    """The target already holds the request: close stale MRs, write nothing else."""
+    stale = ((plan.keep,) if plan.keep else ()) + plan.duplicates
+    for mr in stale:
+        await gitlab.post_note(
+            mr.iid,
+            f"Closed by gitops-bot: {plan.request.tag or plan.request.digest} "
+            f"is already deployed on {plan.target_branch}.",
+        )
+        await gitlab.close_merge_request(mr.iid)
+    return _result(plan, "unchanged", None, None)
+
+
+def _commit_message(plan: Plan) -> str:
+    """The commit message: the title, then what was changed where."""
+    lines = [
+        f"- {change.path}:{change.line}: {change.old} -> {change.new}"
+        for result in plan.edits
+        for change in result.changes
+    ]
+    return "\n".join([plan.title, "", *lines, "", "Written by gitops-bot."])
+
+
+def _dry_result(plan: Plan) -> DeployResult:
+    """What the request would do, with the diff; nothing was written."""
+    if not plan.changed:
+        status = "unchanged"
+    else:
+        status = "opened" if plan.keep is None else "updated"
+    return replace(_result(plan, status, plan.keep, None), dry_run=True)
+
+
+def _result(
+    plan: Plan, status: str, mr: MergeRequest | None, commit: str | None
+) -> DeployResult:
+    """Assemble the answer."""
+    return DeployResult(
+        status=status,
+        merge_request=None if mr is None else MergeRequestRef(mr.iid, mr.web_url),
+        branch=plan.branch,
+        commit=commit,
+        previous_tag=plan.record.previous_tag,
+        tag=plan.request.tag,
+        digest=plan.request.digest,
+        diff=plan.diff,
+    )

@@ -1,0 +1,121 @@
+"""The values of the deploy flow: request, snapshot, plan, result, refusals."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bot import policy
+from bot.errors import Refused
+from bot.gitlab import MergeRequest, RepositoryFile
+from bot.manifests import EditResult
+from bot.record import DeployRecord, Source, parse_marker
+
+
+class ManifestMissing(policy.InvalidReference):
+    """A configured manifest file does not exist on the target branch."""
+
+    http_status = 422
+
+
+class Pinned(Refused):
+    """The key is pinned to another tag until someone runs ``unpin``."""
+
+    http_status = 409
+
+
+@dataclass(frozen=True)
+class DeployRequest:
+    """One "deploy this image to this environment" request."""
+
+    app: str
+    environment: str
+    tag: str | None = None
+    digest: str | None = None
+    source: Source | None = None
+    force: bool = False
+    dry_run: bool = False
+    requested_by: str | None = None
+
+
+@dataclass(frozen=True)
+class MergeRequestRef:
+    """The merge request a deploy landed in."""
+
+    iid: int
+    web_url: str
+
+
+@dataclass(frozen=True)
+class DeployResult:
+    """What a deploy did: ``opened``, ``updated`` or ``unchanged``."""
+
+    status: str
+    merge_request: MergeRequestRef | None
+    branch: str
+    commit: str | None
+    previous_tag: str | None
+    tag: str | None
+    digest: str | None = None
+    diff: str = ""
+    dry_run: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        """The result object of the job's ``--json`` and the HTTP API."""
+        mr = self.merge_request
+        return {
+            "status": self.status,
+            "merge_request": None if mr is None else vars(mr).copy(),
+            "branch": self.branch,
+            "commit": self.commit,
+            "previous_tag": self.previous_tag,
+            "tag": self.tag,
+            "digest": self.digest,
+            "dry_run": self.dry_run,
+            "diff": self.diff,
+        }
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What GitLab holds for one key: files at the target head, open MRs."""
+
+    head_sha: str
+    files: tuple[RepositoryFile, ...]
+    merge_requests: tuple[MergeRequest, ...]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything ``carry_out`` writes, decided without touching GitLab."""
+
+    request: DeployRequest
+    branch: str
+    target_branch: str
+    head_sha: str
+    edits: tuple[EditResult, ...]
+    keep: MergeRequest | None
+    duplicates: tuple[MergeRequest, ...]
+    record: DeployRecord
+    title: str
+    description: str
+    labels: tuple[str, ...]
+
+    @property
+    def changed(self) -> bool:
+        """True when the edit changes the target branch at all."""
+        return any(result.changed for result in self.edits)
+
+    @property
+    def diff(self) -> str:
+        """The unified diff of every file the commit changes."""
+        return "".join(result.diff for result in self.edits if result.changed)
+
+    @property
+    def same_request(self) -> bool:
+        """True when the surviving MR already proposes this tag and digest."""
+        old = None if self.keep is None else parse_marker(self.keep.description)
+        return old is not None and (old.tag, old.digest) == (
+            self.record.tag,
+            self.record.digest,
+        )

@@ -1,0 +1,168 @@
+"""The pure half of the deploy flow: check, edit, order versions, render.
+
+Nothing here talks to GitLab or logs; each function returns or raises.
+"""
+
+from __future__ import annotations
+
+from bot import policy
+from bot.chatops import command_lines
+from bot.config import Config
+from bot.deploy.model import DeployRequest, Pinned, Plan, Snapshot
+from bot.gitlab import MergeRequest, RepositoryFile
+from bot.manifests import EditResult, Target, edit, find_current
+from bot.record import DeployRecord, parse_marker, render_description
+
+
+def check_request(config: Config, request: DeployRequest) -> None:
+    """Raise unless the request is well-formed and policy allows it."""
+    policy.validate_name("app", request.app)
+    policy.validate_name("environment", request.environment)
+    if request.tag is None and request.digest is None:
+        raise policy.InvalidReference("nothing to deploy: give a tag, a digest or both")
+    if request.tag is not None:
+        policy.validate_tag(request.tag)
+    if request.digest is not None:
+        policy.validate_digest(request.digest)
+
+    source = request.source.project if request.source else None
+    if source is not None:
+        policy.authorise(config, source, request.app, request.environment)
+    elif request.environment not in config.app(request.app).environments:
+        # No source project: the caller holds the GitOps token (job mode).
+        policy.authorise(config, "", request.app, request.environment)
+    env = config.environment(request.environment)
+    if request.tag is not None:
+        policy.ensure_tag_allowed(env, request.tag)
+
+
+def targets(config: Config, app: str, env: str) -> tuple[tuple[str, Target], ...]:
+    """The (path, editor target) of every manifest of ``app`` in ``env``."""
+    return tuple(
+        (m.path, Target(kind=m.kind, image=m.image, key=m.key, policy=m.policy))
+        for m in config.app(app).manifests_for(env)
+    )
+
+
+def is_bot_merge_request(mr: MergeRequest, branch: str, app: str, env: str) -> bool:
+    """True for the bot's MR of the key: its branch, or a copy of its record."""
+    if mr.source_branch == branch:
+        return True
+    record = parse_marker(mr.description)
+    return record is not None and (record.app, record.environment) == (app, env)
+
+
+def plan_deploy(config: Config, request: DeployRequest, snapshot: Snapshot) -> Plan:
+    """Decide the commit and the merge request; raise on a refused order."""
+    app, env = request.app, request.environment
+    pairs = zip(targets(config, app, env), snapshot.files, strict=True)
+    edits = tuple(
+        edit(file.content, path, target, tag=request.tag, digest=request.digest)
+        for (path, target), file in pairs
+    )
+    keep, duplicates = _survivor(snapshot.merge_requests)
+    old = None if keep is None else parse_marker(keep.description)
+    deployed = _deployed(config, request, snapshot.files[0])
+
+    _ensure_order(config, request, deployed, keep, old)
+    record = DeployRecord(
+        app=app,
+        environment=env,
+        image=config.app(app).image,
+        tag=request.tag,
+        digest=request.digest,
+        previous_tag=deployed[0],
+        previous_digest=deployed[1],
+        source=request.source,
+        superseded_tags=_superseded(old, request.tag),
+        requested_by=request.requested_by,
+    )
+    return Plan(
+        request=request,
+        branch=config.branch_name(app, env),
+        target_branch=config.gitlab.target_branch,
+        head_sha=snapshot.head_sha,
+        edits=edits,
+        keep=keep,
+        duplicates=duplicates,
+        record=record,
+        title=config.title(app, env, tag=request.tag, digest=request.digest),
+        description=_description(config, record, edits),
+        labels=config.labels(app, env),
+    )
+
+
+def _survivor(
+    found: tuple[MergeRequest, ...],
+) -> tuple[MergeRequest | None, tuple[MergeRequest, ...]]:
+    """Keep the oldest bot MR; the others are duplicates to close."""
+    ordered = sorted(found, key=lambda mr: mr.iid)
+    return (ordered[0], tuple(ordered[1:])) if ordered else (None, ())
+
+
+def _deployed(
+    config: Config, request: DeployRequest, file: RepositoryFile
+) -> tuple[str | None, str | None]:
+    """The tag and digest the first manifest holds on the target head."""
+    path, target = targets(config, request.app, request.environment)[0]
+    current = find_current(file.content, path, target)
+    return (current[0].tag, current[0].digest) if current else (None, None)
+
+
+def _ensure_order(
+    config: Config,
+    request: DeployRequest,
+    deployed: tuple[str | None, str | None],
+    keep: MergeRequest | None,
+    old: DeployRecord | None,
+) -> None:
+    """Refuse a pinned key, and a tag older than the deployed or proposed one."""
+    if old is not None and old.pin is not None and request.tag != old.pin.tag:
+        raise Pinned(
+            f"{request.app} in {request.environment} is pinned to {old.pin.tag} "
+            f"in !{keep.iid if keep else '?'}; run unpin there first"
+        )
+    if request.tag is None:
+        return
+    target = f"{config.gitlab.project}@{config.gitlab.target_branch}"
+    policy.ensure_not_older(
+        deployed[0], request.tag, request.force, where=f"deployed on {target}"
+    )
+    if keep is not None and old is not None:
+        policy.ensure_not_older(
+            old.tag, request.tag, request.force, where=f"proposed in !{keep.iid}"
+        )
+
+
+def _superseded(old: DeployRecord | None, tag: str | None) -> tuple[str, ...]:
+    """The tags this MR proposed before, oldest first, without ``tag``."""
+    if old is None:
+        return ()
+    tags = (*old.superseded_tags, *((old.tag,) if old.tag else ()))
+    return tuple(t for t in dict.fromkeys(tags) if t != tag)
+
+
+def _description(
+    config: Config, record: DeployRecord, edits: tuple[EditResult, ...]
+) -> str:
+    """The reviewer's description with the hidden record marker."""
+    return render_description(
+        record,
+        merge_request_commands=command_lines(config.server.command_prefix),
+        compare_url=_compare_url(config, record),
+        # TODO: titles of the source project's merged MRs between the tags
+        # need the bot to read the source project; absent until it may.
+        changelog=(),
+        diff_summary="".join(result.diff for result in edits),
+    )
+
+
+def _compare_url(config: Config, record: DeployRecord) -> str | None:
+    """The source project's compare page between the old and new tags."""
+    project = record.source.project if record.source else None
+    if not (project and record.previous_tag and record.tag):
+        return None
+    if record.previous_tag == record.tag:
+        return None
+    base = str(config.gitlab.url).rstrip("/")
+    return f"{base}/{project}/-/compare/{record.previous_tag}...{record.tag}"
