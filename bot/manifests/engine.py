@@ -73,10 +73,14 @@ def _locate(parsed: Parsed, target: Target) -> tuple[Site, ...]:
 
     try:
         return FINDERS[kind](parsed, target)
-    except TargetNotFound:
+    except TargetNotFound as not_found:
         # A document that did not parse may be where the target was meant
         # to be: its syntax error says more than "not found".
         errors = parsed.errors()
-        if errors:
-            raise errors[0] from None
-        raise
+        if not errors:
+            raise
+        if any(True for _ in parsed.good_roots()):
+            raise type(errors[0])(
+                f"{errors[0]}; the other documents parse but {not_found}"
+            ) from None
+        raise errors[0] from None

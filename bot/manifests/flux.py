@@ -41,6 +41,8 @@ def find_sites(parsed: Parsed, target: Target) -> tuple[Site, ...]:
     holders = _holders(parsed, set(wanted))
     sites = []
     for line, field in sorted(wanted.items()):
+        if field == "name":
+            continue  # image names do not change here: nothing to set or report
         if line not in holders:
             raise UnsupportedEdit(
                 f"{parsed.path}:{line + 1}: the {policy!r} marker is not on a value"
