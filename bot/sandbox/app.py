@@ -95,6 +95,12 @@ class SandboxState:
             self._repos[project.id] = Repository(path)
         return self._repos[project.id]
 
+    def close_repositories(self) -> None:
+        """Stop every repository's reader process."""
+        for repository in self._repos.values():
+            repository.close()
+        self._repos.clear()
+
     def user_for_token(self, kind: str, token: str) -> User | None:
         """Return the user a token authenticates, or None."""
         for resolve in self.token_resolvers:

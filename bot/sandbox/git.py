@@ -1,8 +1,10 @@
-"""Bare git repositories driven through the ``git`` command line.
+"""Bare git repositories: the command runner and the ``Repository`` reads.
 
-Every call goes through ``run_git``: an explicit environment without user
-configuration, literal pathspecs, a timeout, and never a shell. Reads live
-here; building commits from actions lives in ``gitcommit``.
+Every git process goes through ``run_git``: an explicit environment without
+user configuration, literal pathspecs, a timeout, never a shell. Object
+reads go through one ``cat-file --batch`` per repository and refs are read
+from their files (``gitobjects``); commits from actions live in
+``gitcommit``, diffs and merges in ``gitdiff``.
 """
 
 from __future__ import annotations
@@ -13,12 +15,23 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bot.sandbox.gitobjects import (
+    ObjectReader,
+    is_object_id,
+    list_refs,
+    parse_commit,
+    parse_tree,
+    read_ref,
+    write_loose_object,
+)
+
 ZERO_SHA = "0" * 40
 TIMEOUT_SECONDS = 60.0
 FIELD, RECORD = "\x1f", "\x1e"
-LOG_FORMAT = (
-    FIELD.join(["%H", "%P", "%an", "%ae", "%aI", "%cn", "%ce", "%cI", "%B"]) + RECORD
-)
+LOG_FORMAT = FIELD.join(["%H", "%P", "%an", "%ae", "%aI", "%cn", "%ce", "%cI", "%B"])
+LOG_FORMAT += RECORD
+TREE, SUBMODULE = "040000", "160000"
+LAST_COMMIT_CACHE_LIMIT = 50_000
 
 BASE_ENV = {
     "GIT_CONFIG_GLOBAL": "/dev/null",
@@ -49,17 +62,16 @@ class Signature:
 
     def env(self, role: str) -> dict[str, str]:
         """Return the GIT_<ROLE>_* variables for this signature."""
-        stamp = f"{int(self.when.timestamp())} +0000"
         return {
             f"GIT_{role}_NAME": self.name,
             f"GIT_{role}_EMAIL": self.email,
-            f"GIT_{role}_DATE": stamp,
+            f"GIT_{role}_DATE": f"{int(self.when.timestamp())} +0000",
         }
 
 
 @dataclass(frozen=True)
 class CommitInfo:
-    """A commit as ``git log`` describes it."""
+    """A commit: ids, people, dates and message."""
 
     id: str
     parent_ids: tuple[str, ...]
@@ -99,6 +111,14 @@ class FileInfo:
     size: int
 
 
+def git_env(git_dir: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """Return the environment every git call runs with."""
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **BASE_ENV}
+    env["GIT_DIR"] = str(git_dir)
+    env.update(extra or {})
+    return env
+
+
 def run_git(
     git_dir: Path,
     args: list[str],
@@ -108,14 +128,11 @@ def run_git(
     ok: tuple[int, ...] = (0,),
 ) -> subprocess.CompletedProcess[bytes]:
     """Run ``git args`` against ``git_dir``; raise GitFailed on other statuses."""
-    full_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **BASE_ENV}
-    full_env["GIT_DIR"] = str(git_dir)
-    full_env.update(env or {})
     done = subprocess.run(
         ["git", *args],
         input=input,
         capture_output=True,
-        env=full_env,
+        env=git_env(git_dir, env),
         timeout=TIMEOUT_SECONDS,
         check=False,
     )
@@ -148,9 +165,14 @@ def parse_log(text: str) -> list[CommitInfo]:
     return commits
 
 
+def _ident(text: str) -> str:
+    """Strip what would break a commit header line, as git does."""
+    return " ".join(text.replace("<", "").replace(">", "").split())
+
+
 def is_full_sha(text: str) -> bool:
     """Tell whether ``text`` is a 40-digit hexadecimal object id."""
-    return len(text) == 40 and all(c in "0123456789abcdef" for c in text)
+    return is_object_id(text)
 
 
 class Repository:
@@ -159,6 +181,7 @@ class Repository:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._last_commit_cache: dict[tuple[str, str], str | None] = {}
+        self._reader = ObjectReader(path, git_env(path))
 
     def git(self, args: list[str], **kwargs) -> subprocess.CompletedProcess[bytes]:
         """Run a git command in this repository."""
@@ -168,59 +191,116 @@ class Repository:
         """Run a git command and return its standard output as text."""
         return self.git(args, **kwargs).stdout.decode(errors="replace")
 
+    def close(self) -> None:
+        """Stop the object reader process."""
+        self._reader.close()
+
     def init(self, default_branch: str) -> None:
         """Create the bare repository with ``default_branch`` as HEAD."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        run_git(
-            self.path, ["init", "--bare", "-q", f"--initial-branch={default_branch}"]
-        )
+        initial = f"--initial-branch={default_branch}"
+        run_git(self.path, ["init", "--bare", "-q", "--template=", initial])
 
     def set_default_branch(self, branch: str) -> None:
         """Point HEAD at ``branch``."""
         self.git(["symbolic-ref", "HEAD", f"refs/heads/{branch}"])
 
+    # Objects and refs
+
+    def object(self, object_id: str) -> tuple[str, bytes] | None:
+        """Return (type, content) of an object, or None."""
+        return self._reader.read(object_id)
+
+    def peel(self, object_id: str | None) -> str | None:
+        """Return the commit an object (a commit or an annotated tag) points at."""
+        for _ in range(10):
+            found = self.object(object_id) if object_id else None
+            if found is None:
+                return None
+            kind, data = found
+            if kind == "commit":
+                return object_id
+            if kind != "tag":
+                return None
+            object_id = data.split(b"\n", 1)[0].removeprefix(b"object ").decode()
+        return None
+
     def is_empty(self) -> bool:
         """Tell whether the repository has no branch at all."""
-        return not self.out(["for-each-ref", "--count=1", "refs/heads"]).strip()
+        return not list_refs(self.path, "refs/heads/")
 
     def head(self, branch: str) -> str | None:
         """Return the commit ``branch`` points at, or None."""
-        return self._rev(f"refs/heads/{branch}")
+        return read_ref(self.path, f"refs/heads/{branch}")
+
+    def tag_object(self, tag: str) -> str | None:
+        """Return the object the tag ref names (a tag object or a commit)."""
+        return read_ref(self.path, f"refs/tags/{tag}")
 
     def tag_target(self, tag: str) -> str | None:
         """Return the commit tag ``tag`` points at, or None."""
-        return self._rev(f"refs/tags/{tag}")
+        return self.peel(self.tag_object(tag))
 
     def resolve(self, ref: str) -> str | None:
         """Resolve a branch, tag, commit id or HEAD to a commit id, or None."""
-        if not ref or ref.startswith("-") or "\0" in ref:
+        if not ref or ref.startswith("-") or "\0" in ref or "\n" in ref:
             return None
         if ref == "HEAD":
-            return self._rev("HEAD")
-        for candidate in (f"refs/heads/{ref}", f"refs/tags/{ref}"):
-            sha = self._rev(candidate)
-            if sha:
-                return sha
-        if 7 <= len(ref) <= 40 and all(c in "0123456789abcdef" for c in ref):
-            return self._rev(ref)
+            return read_ref(self.path, "HEAD")
+        for candidate in (self.head(ref), self.tag_target(ref)):
+            if candidate:
+                return candidate
+        if is_object_id(ref):
+            return self.peel(ref)
+        if 7 <= len(ref) < 40 and all(c in "0123456789abcdef" for c in ref):
+            done = self.git(
+                ["rev-parse", "--verify", "-q", f"{ref}^{{commit}}"], ok=(0, 1, 128)
+            )
+            return done.stdout.decode().strip() if done.returncode == 0 else None
         return None
 
-    def _rev(self, expression: str) -> str | None:
-        done = self.git(
-            [
-                "rev-parse",
-                "--verify",
-                "-q",
-                "--end-of-options",
-                f"{expression}^{{commit}}",
-            ],
-            ok=(0, 1, 128),
-        )
-        return done.stdout.decode().strip() if done.returncode == 0 else None
+    def branches(self) -> list[tuple[str, str]]:
+        """Return (name, head) of every branch, sorted by name."""
+        return list_refs(self.path, "refs/heads/")
+
+    def tags(self) -> list[tuple[str, str]]:
+        """Return (name, commit) of every tag, sorted by name."""
+        pairs = [(n, self.peel(sha)) for n, sha in list_refs(self.path, "refs/tags/")]
+        return [(name, sha) for name, sha in pairs if sha]
+
+    def tag_message(self, tag: str) -> str | None:
+        """Return an annotated tag's message, or None for a lightweight tag."""
+        found = self.object(self.tag_object(tag) or "")
+        if found is None or found[0] != "tag":
+            return None
+        return found[1].decode(errors="replace").partition("\n\n")[2].rstrip("\n")
+
+    # Commits and trees
 
     def commit_info(self, sha: str) -> CommitInfo:
         """Return the commit ``sha`` (which must exist)."""
-        return self.log(sha, max_count=1)[0]
+        found = self.object(sha)
+        if found is None or found[0] != "commit":
+            raise GitFailed(["cat-file", sha], 128, f"{sha} is not a commit")
+        raw = parse_commit(found[1])
+        return CommitInfo(
+            id=sha,
+            parent_ids=raw.parents,
+            author_name=raw.author[0],
+            author_email=raw.author[1],
+            authored_date=raw.author[2],
+            committer_name=raw.committer[0],
+            committer_email=raw.committer[1],
+            committed_date=raw.committer[2],
+            message=raw.message,
+        )
+
+    def tree_of(self, commit: str) -> str:
+        """Return the tree id of ``commit``."""
+        found = self.object(commit)
+        if found is None or found[0] != "commit":
+            raise GitFailed(["cat-file", commit], 128, f"{commit} is not a commit")
+        return parse_commit(found[1]).tree
 
     def log(
         self,
@@ -255,28 +335,43 @@ class Repository:
     def last_commit_for_path(self, ref_sha: str, path: str) -> str | None:
         """Return the newest commit at or before ``ref_sha`` that touched ``path``."""
         key = (ref_sha, path)
-        if len(self._last_commit_cache) > 50_000:
+        if len(self._last_commit_cache) > LAST_COMMIT_CACHE_LIMIT:
             self._last_commit_cache.clear()
         if key not in self._last_commit_cache:
             sha = self.out(["log", "-1", "--format=%H", ref_sha, "--", path]).strip()
             self._last_commit_cache[key] = sha or None
         return self._last_commit_cache[key]
 
+    def tree_entries(self, tree: str) -> list[tuple[str, str, str]]:
+        """Return (mode, name, id) of a tree object's entries."""
+        found = self.object(tree)
+        return parse_tree(found[1]) if found and found[0] == "tree" else []
+
+    def lookup(self, commit: str, path: str) -> tuple[str, str] | None:
+        """Return (mode, object id) of ``path`` in ``commit`` ("" is the root)."""
+        mode, current = TREE, self.tree_of(commit)
+        for part in [p for p in path.split("/") if p]:
+            if mode != TREE:
+                return None
+            entry = next((e for e in self.tree_entries(current) if e[1] == part), None)
+            if entry is None:
+                return None
+            mode, _, current = entry
+        return mode, current
+
     def file_info(self, commit: str, path: str) -> FileInfo | None:
         """Return the blob at ``path`` in ``commit``, or None when absent."""
-        text = self.out(["ls-tree", "-l", "-z", commit, "--", path])
-        for entry in text.split("\0"):
-            if not entry:
-                continue
-            meta, _, name = entry.partition("\t")
-            mode, kind, sha, size = meta.split()
-            if name == path and kind == "blob":
-                return FileInfo(commit, path, sha, mode, int(size))
-        return None
+        found = self.lookup(commit, path)
+        if found is None or found[0] in (TREE, SUBMODULE):
+            return None
+        blob = self.object(found[1])
+        size = len(blob[1]) if blob else 0
+        return FileInfo(commit, path, found[1], found[0], size)
 
     def read_blob(self, blob_id: str) -> bytes:
         """Return the bytes of a blob."""
-        return self.git(["cat-file", "blob", blob_id]).stdout
+        found = self.object(blob_id)
+        return found[1] if found else b""
 
     def read_file(self, ref: str, path: str) -> bytes | None:
         """Return the bytes of ``path`` at ``ref``, or None."""
@@ -289,54 +384,25 @@ class Repository:
     ) -> list[TreeEntry] | None:
         """List the tree at ``path`` in ``commit``; None when it is not a tree."""
         path = path.strip("/")
-        target = f"{commit}:{path}" if path else f"{commit}^{{tree}}"
-        kind = self.git(["cat-file", "-t", target], ok=(0, 1, 128))
-        if kind.returncode != 0 or kind.stdout.strip() != b"tree":
+        found = self.lookup(commit, path)
+        if found is None or found[0] != TREE:
             return None
-        args = ["ls-tree", "-z"] + (["-r", "-t"] if recursive else []) + [target]
-        entries = []
-        for line in self.out(args).split("\0"):
-            if not line:
-                continue
-            meta, _, name = line.partition("\t")
-            mode, kind_name, sha = meta.split()
-            full = f"{path}/{name}" if path else name
-            entries.append(
-                TreeEntry(sha, full.rsplit("/", 1)[-1], kind_name, full, mode)
-            )
+        entries: list[TreeEntry] = []
+        self._walk(found[1], path, recursive, entries)
         return entries
 
-    def refs(self, prefix: str) -> list[tuple[str, str]]:
-        """Return (short name, commit id) for every ref under ``prefix``, by name."""
-        text = self.out(
-            [
-                "for-each-ref",
-                "--format=%(refname)%00%(objectname)%00%(*objectname)",
-                prefix,
-            ]
-        )
-        found = []
-        for line in text.splitlines():
-            name, sha, peeled = line.split("\0")
-            found.append((name[len(prefix) :], peeled or sha))
-        return found
+    def _walk(
+        self, tree: str, prefix: str, recursive: bool, into: list[TreeEntry]
+    ) -> None:
+        kinds = {TREE: "tree", SUBMODULE: "commit"}
+        for mode, name, sha in self.tree_entries(tree):
+            full = f"{prefix}/{name}" if prefix else name
+            kind = kinds.get(mode, "blob")
+            into.append(TreeEntry(sha, name, kind, full, mode))
+            if recursive and kind == "tree":
+                self._walk(sha, full, recursive, into)
 
-    def branches(self) -> list[tuple[str, str]]:
-        """Return (name, head) of every branch, sorted by name."""
-        return self.refs("refs/heads/")
-
-    def tags(self) -> list[tuple[str, str]]:
-        """Return (name, commit) of every tag, sorted by name."""
-        return self.refs("refs/tags/")
-
-    def tag_message(self, tag: str) -> str | None:
-        """Return an annotated tag's message, or None for a lightweight tag."""
-        kind = self.out(["cat-file", "-t", f"refs/tags/{tag}"]).strip()
-        if kind != "tag":
-            return None
-        return self.out(
-            ["for-each-ref", "--format=%(contents)", f"refs/tags/{tag}"]
-        ).rstrip("\n")
+    # Writes
 
     def set_ref(self, ref: str, new: str, old: str | None) -> bool:
         """Move ``ref`` to ``new`` if it still points at ``old`` (None: absent)."""
@@ -362,10 +428,10 @@ class Repository:
 
     def is_valid_ref_name(self, name: str) -> bool:
         """Tell whether ``name`` is a valid branch or tag name for git."""
-        if not name or name.startswith("-") or name == "HEAD":
+        if not name or name.startswith(("-", "/")) or name == "HEAD":
             return False
         done = self.git(["check-ref-format", "--branch", name], ok=(0, 1, 128))
-        return done.returncode == 0 and "/" not in name[:1]
+        return done.returncode == 0
 
     def merge_base(self, a: str, b: str) -> str | None:
         """Return the best common ancestor of ``a`` and ``b``, or None."""
@@ -374,21 +440,19 @@ class Repository:
 
     def is_ancestor(self, ancestor: str, descendant: str) -> bool:
         """Tell whether ``ancestor`` is reachable from ``descendant``."""
-        done = self.git(
-            ["merge-base", "--is-ancestor", ancestor, descendant], ok=(0, 1)
-        )
-        return done.returncode == 0
-
-    def tree_of(self, commit: str) -> str:
-        """Return the tree id of ``commit``."""
-        return self.out(["rev-parse", f"{commit}^{{tree}}"]).strip()
+        args = ["merge-base", "--is-ancestor", ancestor, descendant]
+        return self.git(args, ok=(0, 1)).returncode == 0
 
     def commit_tree(
         self, tree: str, parents: list[str], message: str, author: Signature
     ) -> str:
-        """Write a commit object for ``tree`` and return its id."""
-        args = ["commit-tree", tree]
-        for parent in parents:
-            args += ["-p", parent]
-        env = {**author.env("AUTHOR"), **author.env("COMMITTER")}
-        return self.out(args + ["-F", "-"], input=message.encode(), env=env).strip()
+        """Write a commit object for ``tree`` (as ``commit-tree``); return its id."""
+        stamp = f"{int(author.when.timestamp())} +0000"
+        name, email = (_ident(author.name), _ident(author.email))
+        person = f"{name} <{email}> {stamp}"
+        lines = [f"tree {tree}", *(f"parent {p}" for p in parents)]
+        lines += [f"author {person}", f"committer {person}", "", message]
+        text = "\n".join(lines)
+        return write_loose_object(
+            self.path, "commit", text.encode() + b"\n" * (not text.endswith("\n"))
+        )

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.sandbox.git import ZERO_SHA, GitFailed, Repository, Signature
+from bot.sandbox.gitobjects import write_loose_blob
 
 REGULAR, EXECUTABLE = "100644", "100755"
 
@@ -40,39 +41,21 @@ class _Staged:
 
 
 def write_blobs(repo: Repository, contents: list[bytes]) -> list[str]:
-    """Store ``contents`` as blobs in one git call; return their ids in order."""
-    if not contents:
-        return []
-    if len(contents) == 1:
-        out = repo.out(
-            ["hash-object", "-w", "--no-filters", "--stdin"], input=contents[0]
-        )
-        return [out.strip()]
-    with tempfile.TemporaryDirectory(prefix="sandbox-blobs-") as folder:
-        paths = []
-        for number, content in enumerate(contents):
-            path = Path(folder) / str(number)
-            path.write_bytes(content)
-            paths.append(str(path))
-        listing = "\n".join(paths).encode()
-        out = repo.out(
-            ["hash-object", "-w", "--no-filters", "--stdin-paths"], input=listing
-        )
-    return out.split()
+    """Store ``contents`` as loose blobs; return their ids in order."""
+    return [write_loose_blob(repo.path, content) for content in contents]
 
 
-def _staged_entries(
-    repo: Repository, env: dict[str, str], paths: set[str]
+def _base_entries(
+    repo: Repository, base: str | None, paths: set[str]
 ) -> dict[str, _Staged]:
-    if not paths:
-        return {}
-    listing = repo.out(["ls-files", "-s", "-z", "--", *sorted(paths)], env=env)
-    found = {}
-    for entry in listing.split("\0"):
-        if entry:
-            meta, _, path = entry.partition("\t")
-            mode, blob, _stage = meta.split()
-            found[path] = _Staged(mode, blob)
+    """Return mode and blob of each of ``paths`` that is a file in ``base``."""
+    found: dict[str, _Staged] = {}
+    if base is None:
+        return found
+    for path in paths:
+        entry = repo.lookup(base, path)
+        if entry is not None and entry[0] not in ("040000", "160000"):
+            found[path] = _Staged(entry[0], entry[1])
     return found
 
 
@@ -134,7 +117,7 @@ def build_tree(repo: Repository, base: str | None, actions: list[Action]) -> str
         touched = {a.path for a in actions} | {
             a.previous_path for a in actions if a.previous_path
         }
-        current = _staged_entries(repo, env, touched)
+        current = _base_entries(repo, base, touched)
         changes = _plan(actions, dict(current), blobs)
         lines = [
             f"{entry.mode} {entry.blob}\t{path}" if entry else f"0 {ZERO_SHA}\t{path}"

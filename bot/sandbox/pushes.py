@@ -92,8 +92,10 @@ async def record_push(
         await state.emit("branch_deleted", project, branch, before)
     else:
         await state.emit("branch_updated", project, branch, before, after)
-    body = push_payload(state, project, user, f"refs/heads/{branch}", before, after)
-    await state.webhooks.emit(project, "Push Hook", "push_events", body)
+    if state.webhooks.wants(project, "push_events"):
+        ref = f"refs/heads/{branch}"
+        body = push_payload(state, project, user, ref, before, after)
+        await state.webhooks.emit(project, "Push Hook", "push_events", body)
 
 
 async def record_tag_push(
@@ -101,5 +103,6 @@ async def record_tag_push(
 ) -> None:
     """Announce a new tag."""
     await state.emit("tag_created", project, tag, sha)
-    body = push_payload(state, project, user, f"refs/tags/{tag}", ZERO_SHA, sha)
-    await state.webhooks.emit(project, "Tag Push Hook", "tag_push_events", body)
+    if state.webhooks.wants(project, "tag_push_events"):
+        body = push_payload(state, project, user, f"refs/tags/{tag}", ZERO_SHA, sha)
+        await state.webhooks.emit(project, "Tag Push Hook", "tag_push_events", body)

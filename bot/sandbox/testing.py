@@ -8,7 +8,11 @@ Register with ``pytest_plugins = ["bot.sandbox.testing"]``. Fixtures:
 
 from __future__ import annotations
 
+import json
+import threading
 from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import gitlab
@@ -67,6 +71,60 @@ def create_project(
             }
         )
     return project
+
+
+@dataclass(frozen=True)
+class Received:
+    """One webhook delivery as the receiver saw it."""
+
+    path: str
+    headers: dict[str, str]
+    body: Any
+
+
+class HookReceiver:
+    """A tiny HTTP server on 127.0.0.1 that records webhook deliveries."""
+
+    def __init__(self, status: int = 200) -> None:
+        self.received: list[Received] = []
+        self.status = status
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
+                length = int(self.headers.get("Content-Length", 0))
+                body = json.loads(self.rfile.read(length) or b"null")
+                receiver.received.append(Received(self.path, dict(self.headers), body))
+                self.send_response(receiver.status)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args: Any) -> None:
+                """Stay quiet."""
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/hook"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self) -> HookReceiver:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def events(self, header: str) -> list[Received]:
+        """Return the deliveries whose X-Gitlab-Event is ``header``."""
+        return [r for r in self.received if r.headers.get("X-Gitlab-Event") == header]
+
+
+@pytest.fixture
+def hook_receiver() -> Iterator[HookReceiver]:
+    """A running webhook receiver for one test."""
+    with HookReceiver() as receiver:
+        yield receiver
 
 
 @pytest.fixture

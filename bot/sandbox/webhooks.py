@@ -72,6 +72,11 @@ class Webhooks:
                 return fault[0]
         return None
 
+    def wants(self, project: Project, switch: str) -> bool:
+        """Tell whether any hook of ``project`` listens to ``switch`` events."""
+        hooks = self.store.find("hooks", project_id=project.id)
+        return any(getattr(hook, switch, False) for hook in hooks)
+
     async def emit(
         self, project: Project, event_header: str, switch: str, body: dict[str, Any]
     ) -> None:

@@ -30,7 +30,7 @@ def _render(state: Any, project: Any, name: str, sha: str) -> dict[str, Any]:
     repo = state.repo(project)
     info = repo.commit_info(sha)
     message = repo.tag_message(name)
-    target = repo.out(["rev-parse", f"refs/tags/{name}"]).strip()
+    target = repo.tag_object(name) or ""
     return {
         "name": name,
         "message": message or "",
@@ -105,7 +105,7 @@ async def delete_tag(request: web.Request) -> web.Response:
     name = request.match_info["tag_name"]
     if repo.tag_target(name) is None:
         raise not_found("Tag")
-    target = repo.out(["rev-parse", f"refs/tags/{name}"]).strip()
+    target = repo.tag_object(name) or ""
     repo.delete_ref(f"refs/tags/{name}", target)
     return web.Response(status=204)
 
