@@ -124,6 +124,7 @@ def _context(app: web.Application, delivery_id: str) -> HandlerContext:
         gitlab=app[keys.GITLAB],
         metrics=app[keys.METRICS],
         delivery_id=delivery_id,
+        deploy_locks=app[keys.LOCKS],
     )
 
 

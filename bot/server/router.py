@@ -34,13 +34,15 @@ class HandlerContext:
     """What a handler or a sweep may use; built once per delivery or sweep run.
 
     ``config`` is the loaded ``bot.config`` value and ``gitlab`` the adapter
-    the server was created with (``None`` when it runs without GitLab).
+    the server was created with (``None`` when it runs without GitLab);
+    ``deploy_locks`` the deploy flow's per-key locks, shared with the API.
     """
 
     config: Any
     gitlab: Any
     metrics: Metrics
     delivery_id: str
+    deploy_locks: Any = None
 
 
 Handler = Callable[[Any, HandlerContext], Awaitable[None]]
