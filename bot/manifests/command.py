@@ -23,11 +23,22 @@ def run(args: argparse.Namespace) -> int:
     result = edit(text, args.file, target, tag=args.tag, digest=args.digest)
 
     if args.stdout:
-        sys.stdout.write(result.text)
+        write_stdout(result.text)
     elif result.changed:
         write_atomically(path, result.text)
     sys.stderr.write(summary(result))
     return 0
+
+
+def write_stdout(text: str) -> None:
+    """Print ``text`` as UTF-8 bytes: no newline translation, any locale."""
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is None:
+        sys.stdout.write(text)
+        return
+    sys.stdout.flush()
+    buffer.write(text.encode("utf-8"))
+    buffer.flush()
 
 
 def read_text(path: Path) -> str:

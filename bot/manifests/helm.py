@@ -17,7 +17,15 @@ from ruamel.yaml.nodes import MappingNode, Node
 from bot.errors import InvalidInput
 from bot.manifests.errors import AmbiguousTarget, TargetNotFound, UnsupportedEdit
 from bot.manifests.model import Site, Target
-from bot.manifests.nodes import entries, is_alias_use, items, line_of, lookup, text_of
+from bot.manifests.nodes import (
+    entries,
+    is_alias_use,
+    is_scalar,
+    items,
+    line_of,
+    lookup,
+    text_of,
+)
 from bot.manifests.references import parse_reference
 from bot.manifests.values import block_site, scalar_site
 from bot.manifests.yamltext import Document, Parsed
@@ -102,7 +110,9 @@ def _resolve(
 def _ensure_not_alias(
     parsed: Parsed, document: Document, key: Node, value: Node, step: str
 ) -> None:
-    if is_alias_use(key, value) and not text_of(value):
+    # An aliased scalar is refused later, with the anchor's line; an aliased
+    # mapping must be refused here, before its children are edited.
+    if is_alias_use(key, value) and not is_scalar(value):
         raise UnsupportedEdit(
             f"{parsed.path}:{line_of(document, key) + 1}: {step!r} is an alias of "
             f"&{value.anchor} (line {line_of(document, value) + 1}); editing through "

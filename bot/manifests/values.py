@@ -122,6 +122,7 @@ def _tag_site(
     value: Node,
     parent: Node | None,
 ) -> Site:
+    """A tag, or ``tag@digest`` in one value, or a tag with a sibling ``digest``."""
     old_tag, old_digest = split_tag_digest(_text(value))
     sibling = lookup(parent, "digest") if old_digest is None else None
     current_digest = old_digest or (_text(sibling[1]) if sibling else None) or None

@@ -190,6 +190,14 @@ HELM = [
         edits=(Sub(8, '"1.9"', '"2.0"'), Sub(9, '""', f'"{D1}"')),
     ),
     Case(
+        "hm-tag-key-sets-sibling-digest",
+        VALUES,
+        hm("image.tag"),
+        "2.0",
+        D1,
+        edits=(Sub(8, '"1.9"', '"2.0"'), Sub(9, '""', f'"{D1}"')),
+    ),
+    Case(
         "hm-repository-check-passes",
         VALUES,
         hm("image", API),

@@ -204,3 +204,29 @@ def test_guard_refuses_a_change_outside_the_target_lines() -> None:
         ensure_only(original, ("a: 1\n", "b: 2\r\n", "c: 3\n"), set(), set(), {})
     with pytest.raises(EditGuardError, match="line count"):
         ensure_only(original, (*original, "d: 4\n"), set(), set(), {})
+
+
+def test_new_tag_alone_clears_a_stale_helm_digest() -> None:
+    """A tag-only bump empties a digest that would keep the old image running."""
+    text = "image:\n  tag: v1\n  digest: sha256:" + "e" * 64 + "  # pinned\n"
+
+    result = edit(text, "v.yaml", Target("helm", key="image"), tag="v2")
+
+    assert result.text == 'image:\n  tag: v2\n  digest: ""  # pinned\n'
+
+
+def test_path_through_an_aliased_mapping_is_refused() -> None:
+    """Editing inside an alias would change the anchor's other users too."""
+    text = "base: &img\n  tag: v1\nweb:\n  image: *img\n"
+
+    with pytest.raises(ManifestError, match=r"'image' is an alias of &img \(line 1\)"):
+        edit(text, "v.yaml", Target("helm", key="web.image.tag"), tag="v2")
+
+
+def test_anchored_mapping_is_edited_at_its_anchor() -> None:
+    """Naming the anchored mapping itself edits it in place, anchor kept."""
+    text = "base: &img\n  tag: v1\nweb:\n  image: *img\n"
+
+    result = edit(text, "v.yaml", Target("helm", key="base.tag"), tag="v2")
+
+    assert result.text == text.replace("tag: v1", "tag: v2")
