@@ -7,7 +7,7 @@
 """
 
 from bot.gitlab.calls import CallCounter, RetryPolicy
-from bot.gitlab.client import GitLab, NewMergeRequest, encode
+from bot.gitlab.client import GitLab, NewMergeRequest
 from bot.gitlab.errors import (
     GitLabCallError,
     GitLabConflict,
@@ -31,6 +31,7 @@ from bot.gitlab.models import (
     PipelineRef,
     RepositoryFile,
 )
+from bot.gitlab.paths import encode
 
 __all__ = [
     "ApprovalRule",
