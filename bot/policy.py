@@ -138,21 +138,31 @@ def validate_name(kind: str, value: str) -> str:
 
 def validate_tag(tag: str) -> str:
     """Return ``tag`` when it follows the OCI tag grammar."""
-    return _as_reference_error(references.validate_tag, tag)
+    return _checked(
+        references.validate_tag,
+        tag,
+        f"invalid tag {tag!r}: expected at most 128 of A-Z a-z 0-9 _ . -, "
+        "not starting with . or -",
+    )
 
 
 def validate_digest(digest: str) -> str:
     """Return ``digest`` when it is ``sha256:`` + 64 hex (or sha512 + 128)."""
-    return _as_reference_error(references.validate_digest, digest)
+    return _checked(
+        references.validate_digest,
+        digest,
+        f"invalid digest {digest!r}: expected sha256: and 64 lower-case hex "
+        "digits (or sha512: and 128)",
+    )
 
 
-def _as_reference_error(check: Callable[[str], str], value: str) -> str:
-    # One grammar for the editors and the requests: bot.manifests owns it;
-    # requests raise InvalidReference so that callers catch one type.
+def _checked(check: Callable[[str], str], value: str, message: str) -> str:
+    # One grammar for the editors and the requests (bot.manifests owns it);
+    # requests keep one phrasing and one error type, InvalidReference.
     try:
         return check(value)
-    except InvalidInput as error:
-        raise InvalidReference(str(error)) from error
+    except InvalidInput:
+        raise InvalidReference(message) from None
 
 
 def authorise(config: Config, source_project: str, app: str, env: str) -> None:

@@ -6,6 +6,9 @@ Validation runs in two passes: the schema (every section, with references
 to environments checked against the names in the file), then, once the
 schema holds, the promotion graph (no environment promotes to itself, no
 loop of automatic promotions).
+
+Top-level keys starting with ``x-`` are ignored, so that a file can hold
+YAML anchors to share (``x-office-hours: &office-hours [...]``).
 """
 
 from __future__ import annotations
@@ -69,7 +72,11 @@ def parse_config(
     """Validate configuration ``text``; errors name ``filename`` and lines."""
     environ = os.environ if environ is None else environ
     document = _read_yaml(text, filename)
-    data = _plain(document)
+    data = {
+        key: value
+        for key, value in _plain(document).items()
+        if not (isinstance(key, str) and key.startswith("x-"))
+    }
 
     overrides: dict[Loc, str] = {}
     url = environ.get(URL_VARIABLE)

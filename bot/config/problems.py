@@ -7,6 +7,7 @@ location; a key that is missing is reported at the line of its parent.
 from __future__ import annotations
 
 import difflib
+import re
 import types
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Union, get_args, get_origin
@@ -19,6 +20,7 @@ from bot.config.fields import EXPECTED
 from bot.errors import InvalidInput
 
 Loc = tuple[int | str, ...]
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*")
 _SECRET_WORDS = ("token", "secret", "password", "passwd", "private_key", "api_key")
 _PHRASES = {
     "tuple_type": "a list",
@@ -38,12 +40,20 @@ class ConfigError(InvalidInput):
 
 
 def dotted(loc: Loc) -> str:
-    """``('apps', 'web', 'manifests', 0, 'key')`` -> ``apps.web.manifests[0].key``."""
+    """``('apps', 'web', 'manifests', 0, 'key')`` -> ``apps.web.manifests[0].key``.
+
+    Keys that are not plain words are quoted: ``gitlab[' url']``.
+    """
     text = ""
     for part in loc:
         if part == "[key]":
             continue
-        text += f"[{part}]" if isinstance(part, int) else f".{part}"
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif _PLAIN_KEY.fullmatch(part):
+            text += f".{part}"
+        else:
+            text += f"[{part!r}]"
     return text.lstrip(".")
 
 
@@ -52,9 +62,9 @@ def line_of(document: Any, loc: Loc) -> int:
     node, line = document, 1
     for part in loc:
         if isinstance(node, CommentedMap) and part in node:
-            line = node.lc.key(part)[0] + 1
+            line = _key_line(node, part, line)
         elif isinstance(node, CommentedSeq) and isinstance(part, int):
-            if not 0 <= part < len(node):
+            if part not in range(len(node)) or part not in (node.lc.data or {}):
                 break
             line = node.lc.item(part)[0] + 1
         else:
@@ -68,6 +78,17 @@ def is_echo(error: ErrorDetails) -> bool:
     given = error.get("input")
     minimum = (error.get("ctx") or {}).get("min_length", 0)
     return error["type"] == "too_short" and len(given or ()) >= minimum
+
+
+def _key_line(node: CommentedMap, key: Any, fallback: int) -> int:
+    # A key brought in by a merge (`<<: *defaults`) has its line in the
+    # anchored mapping, not in the mapping that uses it. ruamel.yaml 0.19
+    # lists the merged maps; older releases paired them with positions.
+    merged = [m[-1] if isinstance(m, tuple) else m for m in getattr(node, "merge", [])]
+    for mapping in [node, *merged]:
+        if isinstance(mapping, CommentedMap) and key in (mapping.lc.data or {}):
+            return mapping.lc.key(key)[0] + 1
+    return fallback
 
 
 def describe(error: ErrorDetails, root: type[BaseModel]) -> str:
