@@ -9,7 +9,7 @@ from bot import policy
 from bot.errors import Refused
 from bot.gitlab import MergeRequest, RepositoryFile
 from bot.manifests import EditResult
-from bot.record import DeployRecord, Source, parse_marker
+from bot.record import DeployRecord, Pin, Source, parse_marker
 
 
 class ManifestMissing(policy.InvalidReference):
@@ -36,6 +36,8 @@ class DeployRequest:
     force: bool = False
     dry_run: bool = False
     requested_by: str | None = None
+    pin: Pin | None = None
+    unpin: bool = False
 
 
 @dataclass(frozen=True)

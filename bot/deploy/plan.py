@@ -5,13 +5,17 @@ Nothing here talks to GitLab or logs; each function returns or raises.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bot import policy
 from bot.chatops import command_lines
+from bot.chatops.pins import describe_pin, read_pin, with_pin
 from bot.config import Config
 from bot.deploy.model import DeployRequest, Pinned, Plan, Snapshot
 from bot.gitlab import MergeRequest, RepositoryFile
 from bot.manifests import EditResult, Target, edit, find_current
-from bot.record import DeployRecord, parse_marker, render_description
+from bot.manifests.splice import unified_diff
+from bot.record import DeployRecord, Pin, parse_marker, render_description
 
 
 def check_request(config: Config, request: DeployRequest) -> None:
@@ -64,7 +68,11 @@ def plan_deploy(config: Config, request: DeployRequest, snapshot: Snapshot) -> P
     old = None if keep is None else parse_marker(keep.description)
     deployed = _deployed(config, request, snapshot.files[0])
 
-    _ensure_order(config, request, deployed, keep, old)
+    pinned = read_pin(snapshot.files[0].content)
+    _ensure_order(config, request, deployed, keep, old, pinned)
+    pin = _pin_of(request, old, pinned)
+    if pin != pinned:
+        edits = (_with_pin_line(edits[0], pin), *edits[1:])
     record = DeployRecord(
         app=app,
         environment=env,
@@ -76,6 +84,7 @@ def plan_deploy(config: Config, request: DeployRequest, snapshot: Snapshot) -> P
         source=request.source,
         superseded_tags=_superseded(old, request.tag),
         requested_by=request.requested_by,
+        pin=pin,
     )
     return Plan(
         request=request,
@@ -115,12 +124,20 @@ def _ensure_order(
     deployed: tuple[str | None, str | None],
     keep: MergeRequest | None,
     old: DeployRecord | None,
+    pinned: Pin | None,
 ) -> None:
     """Refuse a pinned key, and a tag older than the deployed or proposed one."""
-    if old is not None and old.pin is not None and request.tag != old.pin.tag:
+    proposed = old.pin if old is not None else None
+    pin = proposed or pinned
+    if pin is not None and not _may_pass_pin(request, pin):
+        where = (
+            f"in !{keep.iid}" if proposed is not None and keep is not None
+            else f"on {config.gitlab.target_branch}"
+        )  # fmt: skip
         raise Pinned(
-            f"{request.app} in {request.environment} is pinned to {old.pin.tag} "
-            f"in !{keep.iid if keep else '?'}; run unpin there first"
+            f"{request.app} in {request.environment} is pinned to "
+            f"{describe_pin(pin)} ({where}); `/gitops unpin` lifts it, or "
+            "pass force"
         )
     if request.tag is None:
         return
@@ -132,6 +149,35 @@ def _ensure_order(
         policy.ensure_not_older(
             old.tag, request.tag, request.force, where=f"proposed in !{keep.iid}"
         )
+
+
+def _may_pass_pin(request: DeployRequest, pin: Pin) -> bool:
+    """Whether a request may go past a pin: the pinned tag, force, or unpin."""
+    return request.force or request.unpin or request.tag == pin.tag
+
+
+def _pin_of(
+    request: DeployRequest, old: DeployRecord | None, pinned: Pin | None
+) -> Pin | None:
+    """The pin this MR leaves in the repository: set, lifted, or kept.
+
+    A forced request goes past a pin and lifts it; regenerating a pinned
+    merge request passes its pin again.
+    """
+    if request.pin is not None:
+        return request.pin
+    if request.unpin or request.force:
+        return None
+    proposed = old.pin if old is not None else None
+    return proposed or pinned
+
+
+def _with_pin_line(result: EditResult, pin: Pin | None) -> EditResult:
+    """The first manifest's edit with the pin line set or removed."""
+    text = with_pin(result.text, pin)
+    return replace(
+        result, text=text, diff=unified_diff(result.path, result.original, text)
+    )
 
 
 def _superseded(old: DeployRecord | None, tag: str | None) -> tuple[str, ...]:

@@ -165,11 +165,15 @@ def test_older_than_proposed_is_refused_and_force_rolls_back(config: Config) -> 
 
 
 def test_pinned_key_refuses_other_tags(config: Config) -> None:
-    """A pin in the open MR's record refuses any other tag, even with force."""
+    """A pin in the open MR's record refuses any other tag, naming who pinned
+    it and why; a forced request goes past it and lifts it."""
     keep = bot_mr(5, "v1.2.2", pin=Pin(tag="v1.2.2", reason="incident", by="bob"))
-    with pytest.raises(Pinned, match="pinned to v1.2.2 in !5; run unpin"):
-        plan_deploy(config, request("v1.3.0", force=True), snapshot(keep))
+    with pytest.raises(Pinned, match="pinned to v1.2.2 by bob: incident \\(in !5\\)"):
+        plan_deploy(config, request("v1.3.0"), snapshot(keep))
     assert isinstance(Pinned("x"), Refused) and Pinned.http_status == 409
+
+    forced = plan_deploy(config, request("v1.3.0", force=True), snapshot(keep))
+    assert forced.record.pin is None and forced.record.tag == "v1.3.0"
 
 
 def test_oldest_bot_mr_survives(config: Config) -> None:

@@ -1,0 +1,60 @@
+"""Where a pin lives in the GitOps repository: one comment line in the manifest.
+
+``/gitops pin <tag>`` re-targets the merge request and, in the same commit,
+appends ``# gitops-bot:pin {json}`` to the first manifest of the (app,
+environment). Once merged, the pin is part of the target branch, reviewed
+like any change, and the deploy flow reads it for free (it reads that file
+anyway): later deploys are refused with 409 naming who pinned and why,
+until ``/gitops unpin`` merges the line's removal or a request is forced.
+A YAML comment changes nothing the cluster sees.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from bot.record import Pin
+
+PIN_PREFIX = "# gitops-bot:pin "
+_PIN_LINE_RE = re.compile(r"^# gitops-bot:pin (\{.*\})[ \t]*$", re.MULTILINE)
+
+
+def read_pin(text: str) -> Pin | None:
+    """Return the pin recorded in a manifest's text, or None (never raises)."""
+    found = _PIN_LINE_RE.findall(text)
+    if not found:
+        return None
+    try:
+        data = json.loads(found[-1])
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("tag"), str):
+        return None
+    return Pin(tag=data["tag"], reason=_text(data, "reason"), by=_text(data, "by"))
+
+
+def with_pin(text: str, pin: Pin | None) -> str:
+    """Return ``text`` without any pin line, plus ``pin``'s line when given."""
+    kept = _PIN_LINE_RE.sub("", text)
+    kept = re.sub(r"\n{2,}\Z", "\n", kept) if kept != text else kept
+    if pin is None:
+        return kept
+
+    data = {"tag": pin.tag, "reason": pin.reason, "by": pin.by}
+    line = PIN_PREFIX + json.dumps(data, sort_keys=True, separators=(",", ":"))
+    body = kept if not kept or kept.endswith("\n") else kept + "\n"
+    return f"{body}{line}\n"
+
+
+def describe_pin(pin: Pin) -> str:
+    """``v1.2.0 by alice: broken migrations`` for refusals and replies."""
+    by = f" by {pin.by}" if pin.by else ""
+    why = f": {pin.reason}" if pin.reason else ""
+    return f"{pin.tag}{by}{why}"
+
+
+def _text(data: dict[str, object], key: str) -> str | None:
+    """A string field, or None."""
+    value = data.get(key)
+    return value if isinstance(value, str) else None
