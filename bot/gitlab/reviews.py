@@ -208,26 +208,28 @@ class ReviewCalls:
     async def fetch_group_member_access(self, group: str, user_id: int) -> int:
         """The user's access level in ``group``, inherited included; 0 if none
         (1 call)."""
-        try:
-            data = await self._call(
-                f"fetch_group_member_access {group} user {user_id}",
-                "GET /groups/:id/members/all/:user_id",
-                f"/groups/{encode(group)}/members/all/{user_id}",
-                absolute=True,
-            )
-        except GitLabNotFound:
-            return 0
-        return int(data.get("access_level") or 0)
+        return await self._access_level(
+            f"fetch_group_member_access {group} user {user_id}",
+            "GET /groups/:id/members/all/:user_id",
+            f"/groups/{encode(group)}/members/all/{user_id}",
+            absolute=True,
+        )
 
     async def fetch_member_access(self, user_id: int) -> int:
         """The user's access level in the project, inherited included; 0 if none
         (1 call)."""
+        return await self._access_level(
+            f"fetch_member_access user {user_id}",
+            "GET /projects/:id/members/all/:user_id",
+            f"/members/all/{user_id}",
+        )
+
+    async def _access_level(
+        self, step: str, route: str, path: str, *, absolute: bool = False
+    ) -> int:
+        """Read a member's ``access_level``; not a member (404) is 0."""
         try:
-            data = await self._call(
-                f"fetch_member_access user {user_id}",
-                "GET /projects/:id/members/all/:user_id",
-                f"/members/all/{user_id}",
-            )
+            data = await self._call(step, route, path, absolute=absolute)
         except GitLabNotFound:
             return 0
         return int(data.get("access_level") or 0)
