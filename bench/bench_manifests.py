@@ -9,6 +9,7 @@ or less), and the peak memory of each (tracemalloc).
 
 from __future__ import annotations
 
+import gc
 import statistics
 import sys
 import time
@@ -23,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bot.manifests import Target, edit  # noqa: E402
 
 DIGEST = "sha256:" + "ab" * 32
+REGISTRY = "registry.example.com/team"
 
 
 def kustomization() -> str:
@@ -79,7 +81,7 @@ def multi_document(lines_wanted: int = 5000) -> str:
             "    spec:",
             "      containers:",
             f"      - name: service{number}",
-            f"        image: registry.example.com/team/service{number % 40}:1.0.{number}",
+            f"        image: {REGISTRY}/service{number % 40}:1.0.{number}",
             "        ports:",
             "        - containerPort: 8080  # http",
             "        env:",
@@ -103,14 +105,22 @@ def multi_document(lines_wanted: int = 5000) -> str:
     return "\n".join(documents) + "\n"
 
 
-def median_seconds(action: Callable[[], object], repeat: int) -> float:
-    """Return the median wall time of ``action`` over ``repeat`` runs."""
-    times = []
+def median_seconds(
+    first: Callable[[], object], second: Callable[[], object], repeat: int
+) -> tuple[float, float]:
+    """Return the median wall times of two actions, run alternately.
+
+    Alternating keeps a busy machine's drift from favouring either one;
+    collecting first keeps one action's garbage out of the other's time.
+    """
+    times: tuple[list[float], list[float]] = ([], [])
     for _ in range(repeat):
-        start = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for action, samples in ((first, times[0]), (second, times[1])):
+            gc.collect()
+            start = time.perf_counter()
+            action()
+            samples.append(time.perf_counter() - start)
+    return statistics.median(times[0]), statistics.median(times[1])
 
 
 def peak_bytes(action: Callable[[], object]) -> int:
@@ -133,7 +143,7 @@ def measure(name: str, text: str, path: str, target: Target, repeat: int) -> Non
 
     result = bump()
     assert result.changed, name
-    bump_time, load_time = median_seconds(bump, repeat), median_seconds(load, repeat)
+    bump_time, load_time = median_seconds(bump, load, repeat)
     bump_peak, load_peak = peak_bytes(bump), peak_bytes(load)
     print(
         f"{name:<28} {len(text.splitlines()):>6} lines  "
