@@ -12,6 +12,7 @@ from bot.server.router import Router
 
 def default_routers() -> list[Router]:
     """Return the routers of every feature the server runs."""
-    # TODO: add the merge gate and comment command routers (issue 6) once
-    # their execution lands; until then webhooks are parsed and queued only.
-    return []
+    # Imported here: the features import bot.server's events and router.
+    from bot import sweep
+
+    return [*sweep.routers()]

@@ -1,0 +1,225 @@
+"""What each comment command does, once its caller may run it.
+
+Each runner takes an ``Invocation`` and returns the Markdown answer; a
+refusal that policy or GitLab gives is raised (``GitopsBotError``) and the
+handler turns it into the reply. Arguments only ever become fields of
+GitLab API calls or of a deploy request: nothing reaches a shell.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from bot import deploy
+from bot.chatops.grammar import help_text
+from bot.chatops.pins import describe_pin
+from bot.errors import Refused
+from bot.gate.execute import FAILED_LABEL, GateOutcome
+from bot.gate.model import HOLD_LABEL
+from bot.gate.report import status_report
+from bot.record import DeployRecord, Pin, code_span, inline_text, parse_marker
+
+if TYPE_CHECKING:
+    from bot.chatops.handlers import Invocation
+
+RETRYABLE = frozenset({"failed", "canceled"})
+
+
+class NotApplicable(Refused):
+    """The command makes no sense in the merge request's present state."""
+
+    http_status = 409
+
+
+async def status(invocation: Invocation) -> str:
+    """Explain every blocker, as the gate sees them now."""
+    evaluated = await invocation.gate.evaluate(invocation.context, invocation.mr.iid)
+    if evaluated is None:
+        raise NotApplicable(f"!{invocation.mr.iid} carries no readable deploy record")
+    fetched, decision = evaluated
+    return status_report(decision, fetched.state)
+
+
+async def merge(invocation: Invocation) -> str:
+    """Merge now if every check passes; a freeze yields to the override level
+    (the handler checked it)."""
+    outcome = await invocation.gate.run_locked(
+        invocation.context,
+        invocation.mr.iid,
+        merge_requested=True,
+        freeze_overridden=True,
+    )
+    return describe_outcome(outcome)
+
+
+async def hold(invocation: Invocation) -> str:
+    """Put the hold label on; the gate waits until ``unhold``."""
+    reason = " ".join(invocation.command.args)
+    await invocation.context.gitlab.update_merge_request(
+        invocation.mr.iid, add_labels=HOLD_LABEL
+    )
+    why = f": {inline_text(reason)}" if reason else ""
+    return f"Held by {code_span(invocation.actor)}{why}. `unhold` lifts it."
+
+
+async def unhold(invocation: Invocation) -> str:
+    """Take the hold label off, then run the gate."""
+    if HOLD_LABEL not in invocation.mr.labels:
+        raise NotApplicable(f"!{invocation.mr.iid} is not held")
+    await invocation.context.gitlab.update_merge_request(
+        invocation.mr.iid, remove_labels=HOLD_LABEL
+    )
+    outcome = await invocation.gate.run_locked(invocation.context, invocation.mr.iid)
+    return f"Hold lifted. {describe_outcome(outcome)}"
+
+
+async def recreate(invocation: Invocation) -> str:
+    """Rebuild the branch from the target head with the same change."""
+    result = await invocation.gate.regenerate(invocation.context, _record(invocation))
+    if result.commit is None:
+        return "The branch is already the target head plus this change."
+    return f"Rebuilt the branch on the target head: commit {code_span(result.commit)}."
+
+
+async def retry(invocation: Invocation) -> str:
+    """Retry the failed jobs of the head pipeline."""
+    pipeline = invocation.mr.head_pipeline
+    if pipeline is None:
+        raise NotApplicable(f"!{invocation.mr.iid} has no pipeline to retry")
+    if pipeline.status not in RETRYABLE:
+        raise NotApplicable(
+            f"pipeline #\u200b{pipeline.id} is {pipeline.status}; only failed or "
+            "canceled pipelines are retried"
+        )
+    await invocation.context.gitlab.retry_pipeline(pipeline.id)
+    if FAILED_LABEL in invocation.mr.labels:
+        await invocation.context.gitlab.update_merge_request(
+            invocation.mr.iid, remove_labels=FAILED_LABEL
+        )
+    return f"Retrying the failed jobs of pipeline #\u200b{pipeline.id}."
+
+
+async def promote(invocation: Invocation) -> str:
+    """Open (or update) the same image for another environment."""
+    record = _record(invocation)
+    target = invocation.command.args[0]
+    if target == record.environment:
+        raise NotApplicable(f"this merge request already deploys to {target}")
+    request = deploy.DeployRequest(
+        app=record.app,
+        environment=target,
+        tag=record.tag,
+        digest=record.digest,
+        source=record.source,
+        requested_by=invocation.actor,
+    )
+    result = await invocation.gate.deploy(invocation.context, request)
+    return f"Promotion to {inline_text(target)}: {describe_result(result)}"
+
+
+async def pin(invocation: Invocation) -> str:
+    """Re-target this merge request to a tag and pin (app, environment)."""
+    record = _record(invocation)
+    tag, *reason = invocation.command.args
+    new_pin = Pin(tag=tag, reason=" ".join(reason) or None, by=invocation.actor)
+    request = deploy.DeployRequest(
+        app=record.app,
+        environment=record.environment,
+        tag=tag,
+        source=record.source,
+        force=True,
+        requested_by=invocation.actor,
+        pin=new_pin,
+    )
+    result = await invocation.gate.deploy(invocation.context, request)
+    return (
+        f"Pinned to {code_span(describe_pin(new_pin))} once this merges: "
+        f"{describe_result(result)} Later deploys are refused until `unpin`."
+    )
+
+
+async def unpin(invocation: Invocation) -> str:
+    """Remove the pin, in this merge request."""
+    record = _record(invocation)
+    request = deploy.DeployRequest(
+        app=record.app,
+        environment=record.environment,
+        tag=record.tag,
+        digest=record.digest,
+        source=record.source,
+        force=True,
+        requested_by=invocation.actor,
+        unpin=True,
+    )
+    result = await invocation.gate.deploy(invocation.context, request)
+    return f"The pin is removed once this merges: {describe_result(result)}"
+
+
+async def close(invocation: Invocation) -> str:
+    """Close the merge request and delete its branch."""
+    gitlab = invocation.context.gitlab
+    await gitlab.close_merge_request(invocation.mr.iid)
+    await gitlab.delete_branch(invocation.mr.source_branch)
+    branch = code_span(invocation.mr.source_branch)
+    return f"Closed !{invocation.mr.iid} and deleted {branch}."
+
+
+def describe_outcome(outcome: GateOutcome) -> str:
+    """One paragraph on what the gate did."""
+    if outcome.action == "merged":
+        return f"Merged !{outcome.iid}."
+    if outcome.action == "auto-merge-set":
+        return "GitLab's auto-merge is set for the head."
+    reasons = outcome.decision.reasons if outcome.decision else ()
+    listed = "\n".join(f"- `{reason.code}`: {reason.text}" for reason in reasons)
+    what = {
+        "regenerated": "The branch was rebuilt on the target head.",
+        "reported": "The head pipeline failed.",
+        "auto-merge-cancelled": "GitLab's auto-merge was cancelled.",
+        "not-merged": f"GitLab did not merge: {outcome.detail}",
+        "skipped": "This is not a bot merge request the gate can read.",
+    }.get(outcome.action, "Not merged yet; the merge happens once these clear:")
+    return f"{what}\n\n{listed}" if listed else what
+
+
+def describe_result(result: deploy.DeployResult) -> str:
+    """What a deploy did, for a reply."""
+    mr = result.merge_request
+    where = f" in !{mr.iid}" if mr is not None else ""
+    return f"{result.status}{where} ({code_span(result.tag or result.digest or '')})."
+
+
+def _record(invocation: Invocation) -> DeployRecord:
+    """The merge request's deploy record."""
+    record = parse_marker(invocation.mr.description)
+    if record is None:
+        raise NotApplicable(f"!{invocation.mr.iid} carries no readable deploy record")
+    return record
+
+
+async def _help(invocation: Invocation) -> str:
+    """``help`` among other commands: the list, with this environment's levels."""
+    config = invocation.context.config
+    record = parse_marker(invocation.mr.description)
+    required = (
+        config.environment(record.environment).commands
+        if record is not None and record.environment in config.environments
+        else None
+    )
+    return help_text(config.server.command_prefix, required=required)
+
+
+RUNNERS: dict[str, Callable[[Invocation], Awaitable[str]]] = {
+    "help": _help,
+    "status": status,
+    "merge": merge,
+    "hold": hold,
+    "unhold": unhold,
+    "recreate": recreate,
+    "retry": retry,
+    "promote": promote,
+    "pin": pin,
+    "unpin": unpin,
+    "close": close,
+}

@@ -1,0 +1,286 @@
+"""Carrying out the merge gate's decision on one merge request.
+
+``MergeGate.run(context, iid)`` reads the input (``bot.gate.fetch``), asks
+the pure ``decide``, and acts:
+
+- ``Merge``: drop the failure label, merge naming the head SHA, then read the
+  merge request back; only a ``merged`` state read from GitLab counts. A
+  405/406/409/422 answer decides again from a fresh read.
+- ``Wait``: nothing; while GitLab is still checking mergeability, read again
+  a few times with a growing pause (never merge during ``checking``).
+- ``ReportFailure``: the ``gitops::pipeline-failed`` label, then one comment
+  per head SHA, found again after a restart by its hidden marker.
+- ``Regenerate``: rebuild the branch through the deploy flow.
+- ``CancelAutoMerge``: cancel GitLab's auto-merge.
+
+Work on one merge request is single-flight: a sweep, a webhook and a command
+never act on it at once (``hold``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import structlog
+
+from bot import deploy
+from bot.gate.decide import decide, merge_response_action
+from bot.gate.fetch import Fetched, GateReader, fetch_job_states
+from bot.gate.model import (
+    CancelAutoMerge,
+    Decision,
+    Merge,
+    Reason,
+    Regenerate,
+    ReportFailure,
+    Wait,
+)
+from bot.gitlab import GitLab, GitLabConflict, GitLabRejected
+from bot.record import DeployRecord, code_span
+
+if TYPE_CHECKING:
+    from bot.server.router import HandlerContext
+
+log = structlog.get_logger(__name__)
+
+FAILED_LABEL = "gitops::pipeline-failed"
+FAILURE_MARKER = "<!-- gitops-bot:pipeline-failed {sha} -->"
+MERGE_ATTEMPTS = 3
+CHECKING_POLLS = (0.2, 0.5, 1.0, 2.0)
+
+
+@dataclass(frozen=True)
+class GateOutcome:
+    """What one run of the gate did: ``action`` and the decision behind it.
+
+    ``action`` is one of ``merged``, ``auto-merge-set``, ``waiting``,
+    ``regenerated``, ``reported``, ``auto-merge-cancelled``, ``not-merged``
+    (GitLab refused or did not merge) and ``skipped`` (not a bot merge request).
+    """
+
+    action: str
+    iid: int
+    decision: Decision | None = None
+    fetched: Fetched | None = None
+    detail: str = ""
+
+
+class MergeGate:
+    """The gate's execution, with per-merge-request single flight."""
+
+    def __init__(
+        self,
+        *,
+        reader: GateReader | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        """One instance per server: it holds the locks and the caches."""
+        self.reader = reader or GateReader()
+        self._sleep = sleep
+        self._locks = deploy.KeyedLocks()
+        self._reported: set[tuple[int, str]] = set()
+        self.deploy_locks = deploy.KeyedLocks()
+
+    @asynccontextmanager
+    async def hold(self, iid: int) -> AsyncIterator[None]:
+        """Run the block while nobody else works on ``!iid``."""
+        async with self._locks.hold(("merge-request", iid)):
+            yield
+
+    async def run(
+        self, context: HandlerContext, iid: int, **options: bool
+    ) -> GateOutcome:
+        """Decide and act on ``!iid`` under its lock."""
+        async with self.hold(iid):
+            return await self.run_locked(context, iid, **options)
+
+    async def evaluate(
+        self, context: HandlerContext, iid: int, **options: bool
+    ) -> tuple[Fetched, Decision] | None:
+        """Read and decide, acting on nothing; None for a non-bot MR."""
+        fetched = await self.reader.read(context.config, context.gitlab, iid, **options)
+        return None if fetched is None else (fetched, decide(fetched.state))
+
+    async def run_locked(
+        self,
+        context: HandlerContext,
+        iid: int,
+        *,
+        merge_requested: bool = False,
+        freeze_overridden: bool = False,
+    ) -> GateOutcome:
+        """Decide and act; the caller holds ``hold(iid)``."""
+        options = {
+            "merge_requested": merge_requested,
+            "freeze_overridden": freeze_overridden,
+        }
+        outcome = GateOutcome("waiting", iid)
+        for attempt in range(MERGE_ATTEMPTS):
+            evaluated = await self._evaluate_settled(context, iid, options)
+            if evaluated is None:
+                return GateOutcome("skipped", iid, detail="not a bot merge request")
+            fetched, decision = evaluated
+            outcome = await self._act(context, fetched, decision)
+            if outcome.action != "re-evaluate":
+                break
+            log.info("merge refused, deciding again", iid=iid, attempt=attempt)
+        return outcome if outcome.action != "re-evaluate" else _gave_up(outcome)
+
+    async def _evaluate_settled(
+        self, context: HandlerContext, iid: int, options: dict[str, bool]
+    ) -> tuple[Fetched, Decision] | None:
+        """Decide; read again while GitLab is only checking mergeability."""
+        evaluated = await self.evaluate(context, iid, **options)
+        for pause in CHECKING_POLLS:
+            if evaluated is None or not _only_checking(evaluated[1]):
+                break
+            await self._sleep(pause)
+            evaluated = await self.evaluate(context, iid, **options)
+        return evaluated
+
+    async def _act(
+        self, context: HandlerContext, fetched: Fetched, decision: Decision
+    ) -> GateOutcome:
+        """Carry out one decision."""
+        gitlab, iid = context.gitlab, fetched.mr.iid
+        log.info("gate decided", iid=iid, decision=type(decision).__name__,
+                 reasons=[reason.code for reason in decision.reasons])  # fmt: skip
+        if _head_passed(fetched):
+            await self._maybe_clear_failure(gitlab, fetched)
+        if isinstance(decision, Merge):
+            return await self._merge(gitlab, fetched, decision)
+        if isinstance(decision, ReportFailure):
+            await self._report_failure(gitlab, fetched, decision)
+            return GateOutcome("reported", iid, decision, fetched)
+        if isinstance(decision, Regenerate):
+            await self.regenerate(context, fetched.record)
+            return GateOutcome("regenerated", iid, decision, fetched)
+        if isinstance(decision, CancelAutoMerge):
+            await gitlab.cancel_auto_merge(iid)
+            return GateOutcome("auto-merge-cancelled", iid, decision, fetched)
+        assert isinstance(decision, Wait)
+        return GateOutcome("waiting", iid, decision, fetched)
+
+    async def _merge(
+        self, gitlab: GitLab, fetched: Fetched, decision: Merge
+    ) -> GateOutcome:
+        """Merge naming the head SHA; believe only the state read back."""
+        iid = fetched.mr.iid
+        try:
+            await gitlab.merge(iid, decision.sha, auto_merge=decision.auto_merge)
+        except (GitLabConflict, GitLabRejected) as error:
+            if error.status not in (405, 406, 409, 422):
+                raise
+            action = merge_response_action(error.status)
+            log.info("merge refused", iid=iid, status=error.status, next=action)
+            return GateOutcome("re-evaluate", iid, decision, fetched, error.detail)
+
+        if decision.auto_merge:
+            return GateOutcome("auto-merge-set", iid, decision, fetched)
+        after = await gitlab.fetch_merge_request(iid)
+        if after.state != "merged":
+            detail = f"GitLab answered the merge but !{iid} is {after.state}"
+            log.warning("merge not applied", iid=iid, state=after.state)
+            return GateOutcome("not-merged", iid, decision, fetched, detail)
+        log.info("merged", iid=iid, sha=decision.sha)
+        return GateOutcome("merged", iid, decision, fetched)
+
+    async def _maybe_clear_failure(self, gitlab: GitLab, fetched: Fetched) -> None:
+        """Remove the failure label once the head pipeline passed."""
+        if FAILED_LABEL in fetched.mr.labels:
+            await gitlab.update_merge_request(
+                fetched.mr.iid, remove_labels=FAILED_LABEL
+            )
+
+    async def _report_failure(
+        self, gitlab: GitLab, fetched: Fetched, decision: ReportFailure
+    ) -> None:
+        """Label, then comment once for this SHA (the label first: a crash in
+        between leaves a label whose comment the next run still posts)."""
+        iid, sha = fetched.mr.iid, decision.sha
+        if (iid, sha) in self._reported:
+            return
+        if FAILED_LABEL not in fetched.mr.labels:
+            await gitlab.update_merge_request(iid, add_labels=FAILED_LABEL)
+        elif await _has_failure_note(gitlab, iid, sha):
+            self._reported.add((iid, sha))
+            return
+
+        jobs = decision.failed_jobs
+        if not jobs:
+            states = await fetch_job_states(gitlab, decision.pipeline_id)
+            jobs = tuple(job.name for job in states if job.status == "failed")
+        await gitlab.post_note(iid, failure_note(decision, jobs))
+        self._reported.add((iid, sha))
+        log.info("pipeline failure reported", iid=iid, sha=sha)
+
+    async def regenerate(
+        self, context: HandlerContext, record: DeployRecord
+    ) -> deploy.DeployResult:
+        """Rebuild the branch as "target head + this change" (deploy flow)."""
+        request = deploy.DeployRequest(
+            app=record.app,
+            environment=record.environment,
+            tag=record.tag,
+            digest=record.digest,
+            source=record.source,
+            force=True,
+            requested_by=record.requested_by,
+            pin=record.pin,
+        )
+        return await self.deploy(context, request)
+
+    async def deploy(
+        self, context: HandlerContext, request: deploy.DeployRequest
+    ) -> deploy.DeployResult:
+        """Run the deploy flow under the server's per-key deploy locks."""
+        locks = getattr(context, "deploy_locks", None) or self.deploy_locks
+        return await deploy.deploy(
+            request, config=context.config, gitlab=context.gitlab, locks=locks
+        )
+
+
+def failure_note(decision: ReportFailure, jobs: tuple[str, ...]) -> str:
+    """The comment on a failed head pipeline, with its per-SHA marker."""
+    listed = ", ".join(map(code_span, jobs)) or "no job named by GitLab"
+    return (
+        f"Pipeline #\u200b{decision.pipeline_id} failed for "
+        f"{code_span(decision.sha[:8])} (failed: {listed}). The merge waits for "
+        "a passing pipeline on this head; `/gitops retry` reruns the failed jobs.\n\n"
+        + FAILURE_MARKER.format(sha=decision.sha)
+    )
+
+
+async def _has_failure_note(gitlab: GitLab, iid: int, sha: str) -> bool:
+    """Whether a failure comment for ``sha`` is already on the MR."""
+    marker = FAILURE_MARKER.format(sha=sha)
+    notes = await gitlab.fetch_notes(iid)
+    return any(marker in note.body for note in notes)
+
+
+def _head_passed(fetched: Fetched) -> bool:
+    """Whether the head pipeline is the head's and succeeded."""
+    pipeline = fetched.mr.head_pipeline
+    return (
+        pipeline is not None
+        and pipeline.status == "success"
+        and pipeline.sha == fetched.mr.sha
+    )
+
+
+def _only_checking(decision: Decision) -> bool:
+    """Whether GitLab's check in progress is all that blocks."""
+    codes = {reason.code for reason in decision.reasons}
+    return isinstance(decision, Wait) and codes == {"checking"}
+
+
+def _gave_up(outcome: GateOutcome) -> GateOutcome:
+    """The outcome after GitLab refused every merge attempt."""
+    reason = Reason("merge_refused", f"GitLab refused the merge: {outcome.detail}")
+    return GateOutcome(
+        "not-merged", outcome.iid, Wait((reason,)), outcome.fetched, outcome.detail
+    )

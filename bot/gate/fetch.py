@@ -1,0 +1,214 @@
+"""Read one merge request's gate input from GitLab in as few calls as possible.
+
+When nothing changed, a decision costs 2 calls: the single merge request
+(state, head SHA, ``head_pipeline``, ``detailed_merge_status``, labels,
+description) and its approvals, the latter only when the environment
+requires approvals. Jobs are read only when the environment names required
+jobs and the head pipeline has finished. What cannot change for a given key
+is remembered: a commit's push time per SHA, an approver's access and groups
+for ``ACCESS_TTL_SECONDS``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+from bot import policy
+from bot.config import Config, EnvironmentConfig
+from bot.gate.model import (
+    Approver,
+    FreezeState,
+    GateInput,
+    GatePolicy,
+    JobState,
+    MergeRequestState,
+    PipelineState,
+)
+from bot.gitlab import ApprovedBy, GitLab, MergeRequest, PipelineRef
+from bot.record import DeployRecord, parse_marker
+
+ACCESS_TTL_SECONDS = 60.0
+FINISHED = frozenset({"success", "failed", "canceled", "skipped"})
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """A bot merge request as read, its record, and the gate's input."""
+
+    mr: MergeRequest
+    record: DeployRecord
+    environment: EnvironmentConfig
+    state: GateInput
+
+
+class GateReader:
+    """Builds ``GateInput`` values, caching what never (or rarely) changes."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        """Start with empty caches; ``clock`` ages the access cache."""
+        self._clock = clock
+        self._pushed_at: dict[str, datetime | None] = {}
+        self._access: dict[tuple[int, tuple[str, ...]], tuple[float, Approver]] = {}
+
+    async def read(
+        self,
+        config: Config,
+        gitlab: GitLab,
+        iid: int,
+        *,
+        merge_requested: bool = False,
+        freeze_overridden: bool = False,
+        now: datetime | None = None,
+    ) -> Fetched | None:
+        """Read ``!iid``; None when it is not a bot merge request we can read."""
+        bot_id, _ = await gitlab.fetch_current_user()
+        mr = await gitlab.fetch_merge_request(iid)
+        record = parse_marker(mr.description)
+        if mr.author_id != bot_id or record is None:
+            return None
+        if record.environment not in config.environments:
+            return None
+
+        environment = config.environment(record.environment)
+        gate_policy = policy_for(environment, now or datetime.now(UTC))
+        state = GateInput(
+            mr=merge_request_state(mr),
+            pipeline=pipeline_state(mr.head_pipeline),
+            jobs=await self._jobs(gitlab, mr, gate_policy),
+            approvers=(),
+            bot_user_id=bot_id,
+            requester_username=record.requested_by,
+            policy=gate_policy,
+            now=now or datetime.now(UTC),
+            pin=record.pin,
+            merge_requested=merge_requested,
+            freeze_overridden=freeze_overridden,
+        )
+        if gate_policy.required_approvals > 0:
+            state = await self._with_approvals(gitlab, state)
+        return Fetched(mr, record, environment, state)
+
+    async def _jobs(
+        self, gitlab: GitLab, mr: MergeRequest, gate_policy: GatePolicy
+    ) -> tuple[JobState, ...] | None:
+        """The head pipeline's jobs, read only when required jobs are checked."""
+        pipeline = mr.head_pipeline
+        if not gate_policy.required_jobs or pipeline is None:
+            return None
+        if pipeline.status not in FINISHED or pipeline.sha != mr.sha:
+            return None
+        return await fetch_job_states(gitlab, pipeline.id)
+
+    async def _with_approvals(self, gitlab: GitLab, state: GateInput) -> GateInput:
+        """Add the approvers, their access, and when the head was pushed."""
+        approvals = await gitlab.fetch_approvals(state.mr.iid)
+        if not approvals.entries:
+            return state
+
+        groups = state.policy.eligible_groups
+        approvers = tuple(
+            [await self._approver(gitlab, entry, groups) for entry in approvals.entries]
+        )
+        pushed = await self._pushed_at_of(gitlab, state.mr.sha)
+        return replace(state, approvers=approvers, head_pushed_at=pushed)
+
+    async def _approver(
+        self, gitlab: GitLab, entry: ApprovedBy, groups: tuple[str, ...]
+    ) -> Approver:
+        """The approver with project access and eligible groups (cached)."""
+        key = (entry.user_id, groups)
+        cached = self._access.get(key)
+        if cached is None or self._clock() - cached[0] > ACCESS_TTL_SECONDS:
+            level = await gitlab.fetch_member_access(entry.user_id)
+            member_of = tuple(
+                [
+                    group
+                    for group in groups
+                    if await gitlab.fetch_group_member_access(group, entry.user_id)
+                ]
+            )
+            approver = Approver(entry.user_id, entry.username, level, member_of)
+            cached = (self._clock(), approver)
+            self._access[key] = cached
+        return Approver(
+            cached[1].user_id,
+            entry.username,
+            cached[1].access_level,
+            cached[1].groups,
+            approved_at=parse_time(entry.approved_at),
+        )
+
+    async def _pushed_at_of(self, gitlab: GitLab, sha: str) -> datetime | None:
+        """When ``sha`` was committed: the bot writes each head in one commit."""
+        if sha not in self._pushed_at:
+            commit = await gitlab.fetch_commit(sha)
+            self._pushed_at[sha] = parse_time(commit.committed_date)
+        return self._pushed_at[sha]
+
+
+async def fetch_job_states(gitlab: GitLab, pipeline_id: int) -> tuple[JobState, ...]:
+    """The jobs of a pipeline as the gate reads them."""
+    jobs = await gitlab.fetch_pipeline_jobs(pipeline_id)
+    return tuple(
+        JobState(job.name, job.status, job.allow_failure, job.id) for job in jobs
+    )
+
+
+def policy_for(environment: EnvironmentConfig, now: datetime) -> GatePolicy:
+    """The gate's view of an environment's configuration at ``now``."""
+    approvals = environment.approvals
+    frozen = policy.is_frozen(environment, now)
+    return GatePolicy(
+        environment=environment.name,
+        required_approvals=approvals.required,
+        eligible_groups=tuple(approvals.groups),
+        eligible_users=tuple(approvals.users),
+        min_access_level=int(approvals.min_access_level),
+        count_requester=approvals.count_requester,
+        required_jobs=tuple(environment.required_jobs),
+        auto_merge=environment.auto_merge,
+        merge_method=environment.merge_method,  # type: ignore[arg-type]
+        freeze=None if frozen is None else FreezeState(frozen.reason, frozen.until),
+    )
+
+
+def merge_request_state(mr: MergeRequest) -> MergeRequestState:
+    """The gate's view of a merge request entity."""
+    return MergeRequestState(
+        iid=mr.iid,
+        state=mr.state,
+        draft=mr.draft,
+        sha=mr.sha or "",
+        detailed_merge_status=mr.detailed_merge_status or "unchecked",
+        has_conflicts=mr.has_conflicts,
+        labels=mr.labels,
+        merge_when_pipeline_succeeds=mr.merge_when_pipeline_succeeds,
+    )
+
+
+def pipeline_state(pipeline: PipelineRef | None) -> PipelineState | None:
+    """The gate's view of the head pipeline."""
+    if pipeline is None:
+        return None
+    return PipelineState(
+        id=pipeline.id,
+        sha=pipeline.sha,
+        status=pipeline.status,
+        source=pipeline.source,
+        ref=pipeline.ref,
+        created_at=parse_time(pipeline.created_at),
+    )
+
+
+def parse_time(text: str) -> datetime | None:
+    """Read GitLab's ISO 8601 time (``Z`` or an offset); None when absent."""
+    if not text:
+        return None
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

@@ -1,0 +1,123 @@
+"""The merge gate's triggers: webhooks, the periodic sweep, auto promotion.
+
+Merge request, pipeline and emoji events each run the gate on the merge
+request they concern; the sweep (every ``server.sweep_interval_seconds``,
+jittered, by ``bot.server.sweep``) lists every open bot merge request, all
+pages, and runs the gate on each, healing lost webhooks and restarts. The
+gate's per-merge-request lock keeps a sweep and a webhook from acting on one
+merge request at once. When a bot merge request of an environment with
+``promote_to`` and ``auto_promote`` merges, the same image is deployed to
+the next environment.
+"""
+
+from __future__ import annotations
+
+import structlog
+
+from bot import deploy
+from bot.chatops import handlers
+from bot.chatops.events import BOT_LABEL
+from bot.gate.execute import GateOutcome, MergeGate
+from bot.record import DeployRecord, parse_marker
+from bot.server.events import EmojiEvent, MergeRequestEvent, PipelineEvent
+from bot.server.router import HandlerContext, Router
+
+log = structlog.get_logger(__name__)
+
+FINISHED = frozenset({"success", "failed", "canceled", "skipped"})
+GATE_ACTIONS = frozenset({
+    "open", "reopen", "update", "approved", "approval", "unapproved",
+    "unapproval", "",
+})  # fmt: skip
+
+
+class GateTriggers:
+    """Event handlers and the sweep, all acting through one ``MergeGate``."""
+
+    def __init__(self, gate: MergeGate) -> None:
+        """Share ``gate`` (its locks and caches) with the comment commands."""
+        self.gate = gate
+
+    async def on_merge_request(
+        self, event: MergeRequestEvent, context: HandlerContext
+    ) -> None:
+        """Run the gate on an open bot MR; promote one that merged."""
+        bot_id, _ = await context.gitlab.fetch_current_user()
+        if event.author_id != bot_id:
+            return
+        if event.action == "merge" and event.actor_id != bot_id:
+            await self.maybe_promote_merged(context, event.iid)
+        elif event.state == "opened" and event.action in GATE_ACTIONS:
+            await self.run_gate(context, event.iid)
+
+    async def on_pipeline(self, event: PipelineEvent, context: HandlerContext) -> None:
+        """A merge request pipeline finished: run the gate on its MR."""
+        if event.merge_request_iid is None or event.status not in FINISHED:
+            return
+        await self.run_gate(context, event.merge_request_iid)
+
+    async def on_emoji(self, event: EmojiEvent, context: HandlerContext) -> None:
+        """Thumbs on a merge request may be how a team approves: re-check."""
+        if event.awardable_type == "MergeRequest" and event.merge_request_iid:
+            await self.run_gate(context, event.merge_request_iid)
+
+    async def sweep(self, context: HandlerContext) -> None:
+        """Run the gate on every open bot merge request (every page)."""
+        target = context.config.gitlab.target_branch
+        found = await context.gitlab.fetch_open_merge_requests(
+            target, labels=(BOT_LABEL,)
+        )
+        log.info("sweep", open_merge_requests=len(found))
+        for mr in found:
+            try:
+                await self.run_gate(context, mr.iid)
+            except Exception:  # one merge request never stops the sweep
+                log.exception("sweep gate failed", iid=mr.iid)
+
+    async def run_gate(self, context: HandlerContext, iid: int) -> GateOutcome:
+        """Run the gate; promote what it merged."""
+        outcome = await self.gate.run(context, iid)
+        if outcome.action == "merged" and outcome.fetched is not None:
+            await self.maybe_promote(context, outcome.fetched.record)
+        return outcome
+
+    async def maybe_promote_merged(self, context: HandlerContext, iid: int) -> None:
+        """Promote a bot MR merged by someone else (or by GitLab's auto-merge)."""
+        mr = await context.gitlab.fetch_merge_request(iid)
+        record = parse_marker(mr.description)
+        if mr.state == "merged" and record is not None:
+            await self.maybe_promote(context, record)
+
+    async def maybe_promote(
+        self, context: HandlerContext, record: DeployRecord
+    ) -> None:
+        """Deploy the merged image to ``promote_to`` when ``auto_promote``."""
+        environments = context.config.environments
+        environment = environments.get(record.environment)
+        if environment is None or not environment.auto_promote:
+            return
+        target = environment.promote_to
+        if target is None or target not in context.config.app(record.app).environments:
+            return
+        request = deploy.DeployRequest(
+            app=record.app,
+            environment=target,
+            tag=record.tag,
+            digest=record.digest,
+            source=record.source,
+            requested_by=record.requested_by,
+        )
+        result = await self.gate.deploy(context, request)
+        log.info("auto promoted", app=record.app, to=target, status=result.status)
+
+
+def routers(gate: MergeGate | None = None) -> list[Router]:
+    """The merge gate's and the comment commands' routers, sharing one gate."""
+    gate = gate or MergeGate()
+    triggers = GateTriggers(gate)
+    gate_router = Router()
+    gate_router.register(MergeRequestEvent, triggers.on_merge_request)
+    gate_router.register(PipelineEvent, triggers.on_pipeline)
+    gate_router.register(EmojiEvent, triggers.on_emoji)
+    gate_router.add_sweep(triggers.sweep)
+    return [gate_router, handlers.router(gate)]
