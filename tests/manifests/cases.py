@@ -320,6 +320,14 @@ HELM = [
     ),
 ]
 
+# Every spelling of Docker Hub's nginx; the one in the block scalar stays.
+NGINX_EDITS = (
+    Sub(18, "image: nginx}", 'image: "nginx:1.27"}'),
+    Sub(44, "nginx:1.25", "nginx:1.27"),
+    Sub(53, "nginx:1.25", "nginx:1.27"),
+)
+FLUX_APP_EDITS = (Sub(10, "app:v1.0.0", "app:v1.1.0"), Sub(16, "v1.0.0", "v1.1.0"))
+
 MANIFESTS = [
     Case(
         "mf-port-registry-init-and-main",
@@ -333,22 +341,14 @@ MANIFESTS = [
         WORKLOADS,
         mf("nginx"),
         "1.27",
-        edits=(
-            Sub(18, "image: nginx}", 'image: "nginx:1.27"}'),
-            Sub(44, "nginx:1.25", "nginx:1.27"),
-            Sub(53, "nginx:1.25", "nginx:1.27"),
-        ),
+        edits=NGINX_EDITS,
     ),
     Case(
         "mf-normalised-target",
         WORKLOADS,
         mf("docker.io/library/nginx"),
         "1.27",
-        edits=(
-            Sub(18, "image: nginx}", 'image: "nginx:1.27"}'),
-            Sub(44, "nginx:1.25", "nginx:1.27"),
-            Sub(53, "nginx:1.25", "nginx:1.27"),
-        ),
+        edits=NGINX_EDITS,
     ),
     Case(
         "mf-quoted-stale-digest-dropped",
@@ -450,7 +450,7 @@ FLUX = [
         SETTERS,
         fx("flux-system:app"),
         "v1.1.0",
-        edits=(Sub(10, "app:v1.0.0", "app:v1.1.0"), Sub(16, "v1.0.0", "v1.1.0")),
+        edits=FLUX_APP_EDITS,
     ),
     Case(
         "fx-tag-and-digest",
@@ -476,7 +476,7 @@ FLUX = [
         SETTERS,
         Target(policy="flux-system:app"),
         "v1.1.0",
-        edits=(Sub(10, "app:v1.0.0", "app:v1.1.0"), Sub(16, "v1.0.0", "v1.1.0")),
+        edits=FLUX_APP_EDITS,
     ),
     Case(
         "fx-missing-policy",
