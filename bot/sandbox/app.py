@@ -170,10 +170,6 @@ async def error_middleware(request: web.Request, handler: Any) -> web.StreamResp
     return response
 
 
-class DroppedConnection(ConnectionResetError):
-    """Raised after closing the connection of a request hit by a drop fault."""
-
-
 @web.middleware
 async def fault_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
     """Apply the first pending fault matching the request."""
@@ -183,7 +179,8 @@ async def fault_middleware(request: web.Request, handler: Any) -> web.StreamResp
     if fault.drop:
         if request.transport is not None:
             request.transport.abort()
-        raise DroppedConnection("connection dropped by an injected fault")
+        # Nothing reaches the client: aiohttp skips writing to an aborted transport.
+        return web.Response(status=499)
     if fault.delay_ms is not None:
         await asyncio.sleep(fault.delay_ms / 1000)
         return await handler(request)

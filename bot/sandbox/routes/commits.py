@@ -77,7 +77,7 @@ async def list_commits(request: web.Request) -> web.Response:
             path=query.get("path") or None,
             max_count=per_page + 1,
             skip=(page - 1) * per_page,
-            first_parent=query.get("first_parent") in ("true", "1"),
+            first_parent=to_bool(query.get("first_parent", False), "first_parent"),
             reverse=False,
             extra=_since_until(query),
         )

@@ -27,6 +27,7 @@ from bot.sandbox.http import (
     params,
     require,
     state_of,
+    to_bool,
 )
 from bot.sandbox.records import MAINTAINER, OWNER, Group, Member, User
 
@@ -115,7 +116,7 @@ async def list_groups(request: web.Request) -> web.Response:
     if "search" in request.query:
         needle = request.query["search"].lower()
         groups = [g for g in groups if needle in f"{g.name} {g.path}".lower()]
-    if request.query.get("top_level_only") in ("true", "1"):
+    if to_bool(request.query.get("top_level_only", False), "top_level_only"):
         groups = [g for g in groups if g.parent_id is None]
     return paginate(request, groups, lambda g: entities.group(state, g))
 
@@ -140,7 +141,7 @@ async def list_group_projects(request: web.Request) -> web.Response:
     state = state_of(request)
     user = optional_user(request)
     wanted = {group.id}
-    if request.query.get("include_subgroups") in ("true", "1"):
+    if to_bool(request.query.get("include_subgroups", False), "include_subgroups"):
         wanted |= {
             g.id for g in state.store.rows("groups") if _descends(state, g, group)
         }

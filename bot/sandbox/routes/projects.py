@@ -182,12 +182,12 @@ def _visible_projects(request: web.Request, user: User | None) -> list[Project]:
         level = access_level(state, user, project)
         if not can_see(state, user, project.visibility, level):
             continue
-        if query.get("membership") in ("true", "1") and (
+        if to_bool(query.get("membership", False), "membership") and (
             level < GUEST
             or (user and user.is_admin and not _is_member(state, user, project))
         ):
             continue
-        if query.get("owned") in ("true", "1") and level < OWNER:
+        if to_bool(query.get("owned", False), "owned") and level < OWNER:
             continue
         if "search" in query and query["search"].lower() not in (
             f"{project.name} {project_path(state, project)}".lower()
