@@ -45,6 +45,7 @@ ROUTE_MODULES = [
     "bot.sandbox.routes.compare",
     "bot.sandbox.routes.tree",
     "bot.sandbox.mr.routes",
+    "bot.sandbox.ci.routes",  # after the MR part: its branch listener runs first
 ]
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})

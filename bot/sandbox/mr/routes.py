@@ -126,6 +126,7 @@ async def create_mr(request: web.Request) -> web.Response:
     copy_project_rules(state, project, mr)
     views.refresh(state, project, mr, source_moved=True)
 
+    await state.emit("merge_request_opened", project, mr)  # MR pipeline (CI part)
     await service.emit_mr(state, project, mr, user, "open")
     return service.respond(request, project, mr, status=201)
 
