@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
+import structlog
 from aiohttp.test_utils import TestClient
 
 from bot.config import Config, parse_config
@@ -46,6 +47,15 @@ def server_config(url: str, **server: object) -> Config:
         else:
             text = text.replace("server:\n", f"server:\n  {key}: {value}\n", 1)
     return parse_config(text, str(DATA / "bot.yaml"), {"GITOPS_BOT_GITLAB_URL": url})
+
+
+@pytest.fixture(autouse=True)
+def default_structlog() -> Iterator[None]:
+    """Start from structlog's defaults: another module's tests may have bound
+    its output to a stream pytest has closed since (bot.jobs does)."""
+    structlog.reset_defaults()
+    yield
+    structlog.reset_defaults()
 
 
 @pytest.fixture

@@ -171,3 +171,14 @@ async def test_id_tokens_refused_without_configured_audience(
     status, body = await post(bot, bearer(identity.id_token()))
     assert status == 401
     assert "server.id_token_audience is not set" in body["message"]
+
+
+async def test_unreachable_key_set_is_503_not_401(
+    make_bot: MakeBot, identity: Identity
+) -> None:
+    """When GitLab's keys cannot be read the caller is told to retry, not refused."""
+    bot = await make_bot(identity_url="http://127.0.0.1:1")
+    answer = await bot.post(URL, json=PROBE, headers=bearer(identity.id_token()))
+    assert answer.status == 503
+    assert answer.headers["Retry-After"]
+    assert "openid-configuration failed" in (await answer.json())["message"]
