@@ -124,6 +124,8 @@ def _render(result: DeployResult, *, as_json: bool) -> str:
 
 def _log_to_stderr() -> None:
     """Keep stdout for the result: logs go to stderr."""
+    # Look sys.stderr up at each call, not once: a stream bound here would
+    # outlive a caller that swaps it (pytest's capture closes its streams).
     structlog.configure(
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=lambda *_: structlog.PrintLogger(sys.stderr),
     )
