@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.sandbox.git import ZERO_SHA, GitFailed, Repository, Signature
-from bot.sandbox.gitobjects import write_loose_blob
+from bot.sandbox.gitobjects import blob_id, write_loose_blob
 
 REGULAR, EXECUTABLE = "100644", "100755"
 
@@ -40,9 +40,21 @@ class _Staged:
     blob: str
 
 
+PACK_ABOVE = 64
+
+
 def write_blobs(repo: Repository, contents: list[bytes]) -> list[str]:
-    """Store ``contents`` as loose blobs; return their ids in order."""
-    return [write_loose_blob(repo.path, content) for content in contents]
+    """Store ``contents`` as blobs; return their ids in order.
+
+    A few blobs are written as loose objects; many go into one pack through
+    ``git fast-import`` (one file instead of thousands)."""
+    if len(contents) <= PACK_ABOVE:
+        return [write_loose_blob(repo.path, content) for content in contents]
+    stream = bytearray()
+    for content in contents:
+        stream += b"blob\ndata %d\n" % len(content) + content + b"\n"
+    repo.git(["fast-import", "--quiet", "--done"], input=bytes(stream) + b"done\n")
+    return [blob_id(content) for content in contents]
 
 
 def _base_entries(

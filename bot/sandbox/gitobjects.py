@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
-import tempfile
 import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
@@ -122,6 +121,11 @@ class ObjectReader:
             self._process = None
 
 
+def blob_id(content: bytes) -> str:
+    """Return the object id git gives ``content`` as a blob."""
+    return hashlib.sha1(b"blob %d\0" % len(content) + content).hexdigest()
+
+
 def write_loose_blob(git_dir: Path, content: bytes) -> str:
     """Store ``content`` as a loose blob (as ``hash-object -w``); return its id."""
     return write_loose_object(git_dir, "blob", content)
@@ -136,10 +140,9 @@ def write_loose_object(git_dir: Path, kind: str, content: bytes) -> str:
     if target.exists():
         return object_id
     folder.mkdir(exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix="tmp_obj_")
-    with os.fdopen(handle, "wb") as stream:
-        stream.write(zlib.compress(raw, 1))
-    os.chmod(temporary, 0o444)
+    # A private temporary name, then an atomic rename, as git does.
+    temporary = folder / f"tmp_obj_{object_id[2:]}_{os.getpid()}_{id(raw)}"
+    temporary.write_bytes(zlib.compress(raw, 1))
     os.replace(temporary, target)
     return object_id
 

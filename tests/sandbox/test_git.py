@@ -226,3 +226,15 @@ def test_resolve_branches_tags_shas_and_head(repo) -> None:
 def test_ref_reads_never_leave_the_refs_folder(repo, ref) -> None:
     """Crafted ref names do not read files outside refs/."""
     assert read_ref(repo.path, ref) is None
+
+
+def test_many_blobs_go_through_a_pack_and_read_back(repo) -> None:
+    """A commit of 200 files (packed by fast-import) reads back through the reader."""
+    first = _commit(repo, None, Action("create", "seed", b"s"))
+    assert repo.read_file(first, "seed") == b"s"  # the reader process is running
+    actions = [Action("create", f"d/{n}.txt", f"{n}\n".encode()) for n in range(200)]
+
+    sha = _commit(repo, first, *actions)
+
+    assert repo.read_file(sha, "d/199.txt") == b"199\n"
+    assert len(repo.tree(sha, "d")) == 200
