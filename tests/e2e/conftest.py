@@ -155,8 +155,12 @@ def _people(gl: gitlab.Gitlab, sandbox: SandboxThread) -> dict[str, Any]:
 
 def _seed(gl: gitlab.Gitlab, people: dict[str, Any]) -> Any:
     """The GitOps project, the platform/sre group and who belongs where."""
-    platform = gl.groups.create({"name": "platform", "path": "platform"})
-    sre = gl.groups.create({"name": "sre", "path": "sre", "parent_id": platform.id})
+    platform = gl.groups.create(
+        {"name": "platform", "path": "platform", "visibility": "public"}
+    )
+    sre = gl.groups.create(
+        {"name": "sre", "path": "sre", "parent_id": platform.id, "visibility": "public"}
+    )
     for name in ("alice", "bob"):
         sre.members.create({"user_id": people[name][0].id, "access_level": 30})
 

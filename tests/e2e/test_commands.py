@@ -6,6 +6,7 @@ import aiohttp
 
 from bot.chatops.handlers import DONE_EMOJI
 from bot.gate.execute import FAILED_LABEL
+from bot.server import keys
 from tests.e2e.conftest import WEBHOOK_SECRET, World
 
 
@@ -121,3 +122,26 @@ async def test_shell_metacharacters_stay_text(world: World) -> None:
     reply = (await world.sync(lambda: world.bot_notes(iid)))[-1]
     assert "Held by" in reply and "touch /tmp/pwned" in reply
     assert "gitops::hold" in (await world.sync(lambda: world.mr(iid))).labels
+
+
+async def test_note_on_an_issue_is_ignored_without_a_crash(world: World) -> None:
+    """A command in a note on an issue is acknowledged and ignored: no handler
+    error, no reply anywhere."""
+    payload = {
+        "object_kind": "note",
+        "project": {"path_with_namespace": "root/gitops"},
+        "user": {"id": 2, "username": "alice"},
+        "object_attributes": {"id": 77, "note": "/gitops close",
+                              "noteable_type": "Issue", "action": "create"},
+        "issue": {"iid": 1},
+    }  # fmt: skip
+    async with aiohttp.ClientSession() as session:
+        answer = await session.post(
+            f"{world.bot_url}/webhooks/gitlab",
+            json=payload,
+            headers={"X-Gitlab-Token": WEBHOOK_SECRET, "X-Gitlab-Event": "Note Hook"},
+        )
+        assert answer.status in (200, 202)
+    await world.settle()
+    metrics = world.bot_app[keys.METRICS]
+    assert metrics.handler_errors.labels("note")._value.get() == 0
