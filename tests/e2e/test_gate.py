@@ -7,6 +7,7 @@ import contextlib
 
 import gitlab
 
+from bot.server import keys
 from tests.e2e.conftest import MakeWorld, World
 
 PASSED = {"integration-test": "success"}
@@ -87,3 +88,22 @@ async def test_duplicated_webhooks_one_reply_per_command(world: World) -> None:
 
     assert len(await world.sync(lambda: world.bot_notes(iid))) == 1
     assert (await world.sync(lambda: world.mr(iid))).state == "merged"
+
+
+async def test_two_gitlab_calls_per_decision_when_nothing_changed(
+    world: World,
+) -> None:
+    """A repeated gate decision on an unchanged production MR with approvals
+    costs 2 GitLab calls: the merge request and its approvals."""
+    iid = (await world.deploy("v1.1.0", "production"))["merge_request"]["iid"]
+    await world.approve("alice", iid)
+    triggers = world.bot_app[keys.ROUTER].sweeps[0].__self__
+    context = world.bot_app[keys.INTAKE]._make_context("bench")
+    await triggers.gate.run(context, iid)
+
+    await world.sync(world.control.clear_log)
+    outcome = await triggers.gate.run(context, iid)
+
+    calls = await world.sync(world.control.calls)
+    assert outcome.action == "waiting"
+    assert sum(calls.values()) == 2, calls
