@@ -60,9 +60,7 @@ JOB_KEYS = frozenset(
         "timeout",
     }
 )
-DURATION = re.compile(
-    r"(\d+)\s*(h|hr|hrs|hours?|m|min|mins|minutes?|s|sec|secs|seconds?)"
-)
+DURATION = re.compile(r"(\d+)\s*(hours?|hrs?|h|minutes?|mins?|m|seconds?|secs?|s)\b")
 UNIT_SECONDS = {"h": 3600, "m": 60, "s": 1}
 
 
@@ -298,7 +296,7 @@ def _rules(value: Any, where: str) -> tuple[Rule, ...]:
         when = rule.get("when")
         if when is not None and str(when) not in WHENS:
             raise ConfigError(f"{where}:rules:rule when unknown value: {when}")
-        exists = rule.get("exists") or ()
+        exists = rule.get("exists") or []
         rules.append(
             Rule(
                 condition=_condition(rule["if"], f"{where}:rules:rule if")

@@ -183,10 +183,11 @@ class Engine:
         pipeline.finished_at = now if status in FINISHED else None
         project = self.project_of(pipeline)
         await hooks.pipeline_changed(self.state, project, pipeline)
-        await self._notify()
         if status in SETTLED:
             await bridges.settle_upstream(self, pipeline)
             await hooks.pipeline_settled(self.state, project, pipeline)
+        # Waiters wake after auto-merge and upstream bridges have acted.
+        await self._notify()
 
     async def _notify(self) -> None:
         async with self._changed:
