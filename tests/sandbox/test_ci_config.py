@@ -264,3 +264,17 @@ downstream:
 def test_durations(text: str | int, seconds: int) -> None:
     """GitLab's duration forms convert to seconds."""
     assert parse_duration(text) == seconds
+
+
+def test_workflow_rules_drop_the_default_only_policy() -> None:
+    """With workflow:rules, a job without rules joins merge request pipelines."""
+    chosen = plan(
+        load(WORKFLOW.replace("rules:\n    - when: on_success\n  ", "")),
+        context("merge_request_event", "feat", "merge_request"),
+    )
+    assert [job.spec.name for job in chosen.jobs] == ["integration-test"]
+    without = "integration-test:\n  script: echo\n"
+    refused = plan(
+        load(without), context("merge_request_event", "feat", "merge_request")
+    )
+    assert refused.refusal == NO_JOBS

@@ -4,7 +4,7 @@ GitLab decides per pipeline: ``workflow:rules`` first (no match, or a
 matching ``when: never``, means no pipeline), then each job's ``rules``
 (first match wins; none means no job) or its ``only``/``except`` (default
 ``only: [branches, tags]``, so such jobs never join merge request
-pipelines). ``needs`` must name jobs that exist in the same pipeline.
+pipelines, unless ``workflow:rules`` exist: then there is no default). ``needs`` must name jobs that exist in the same pipeline.
 """
 
 from __future__ import annotations
@@ -75,9 +75,12 @@ def plan(config: CiConfig, context: PipelineContext) -> Plan:
         workflow_variables = rule.variables
         variables.update(dict(rule.variables))
 
+    # With workflow:rules, jobs without rules or only get no default policy.
+    default_only = None if config.workflow_rules is not None else DEFAULT_ONLY
     jobs = []
     for spec in config.jobs:
-        job = plan_job(spec, config.stages.index(spec.stage), variables, context)
+        index = config.stages.index(spec.stage)
+        job = plan_job(spec, index, variables, context, default_only)
         if job is not None:
             jobs.append(job)
     if not jobs:
@@ -101,7 +104,11 @@ def first_match(
 
 
 def plan_job(
-    spec: JobSpec, stage_index: int, variables: dict[str, str], context: PipelineContext
+    spec: JobSpec,
+    stage_index: int,
+    variables: dict[str, str],
+    context: PipelineContext,
+    default_only: RefPolicy | None = DEFAULT_ONLY,
 ) -> PlannedJob | None:
     """The job as this pipeline has it, or None when it is left out."""
     scoped = {**variables, **dict(spec.variables)}
@@ -114,7 +121,7 @@ def plan_job(
         allow = _allow_failure(rule.allow_failure, spec, when, rule.when is None)
         job_variables = (*spec.variables, *rule.variables)
     else:
-        if not policy_admits(spec, context):
+        if not policy_admits(spec, context, default_only):
             return None
         when, job_variables = spec.when, spec.variables
         allow = _allow_failure(None, spec, when, True)
@@ -138,10 +145,15 @@ def _allow_failure(
     return when == "manual" and inherited_when
 
 
-def policy_admits(spec: JobSpec, context: PipelineContext) -> bool:
-    """Apply ``only``/``except`` (``only`` defaults to branches and tags)."""
-    only = spec.only or DEFAULT_ONLY
-    if not _policy_matches(only, context, default_refs=DEFAULT_ONLY.refs):
+def policy_admits(
+    spec: JobSpec, context: PipelineContext, default_only: RefPolicy | None
+) -> bool:
+    """Apply ``only``/``except`` (``only`` defaults to ``default_only``)."""
+    only = spec.only or default_only
+    matched = only is None or _policy_matches(
+        only, context, default_refs=DEFAULT_ONLY.refs
+    )
+    if not matched:
         return False
     return spec.except_ is None or not _policy_matches(
         spec.except_, context, default_refs=()
