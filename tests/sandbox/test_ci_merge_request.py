@@ -26,8 +26,10 @@ workflow:
     - if: $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH
 integration-test:
   stage: test
+  variables:
+    SOURCE: $CI_MERGE_REQUEST_SOURCE_BRANCH_NAME
   script:
-    - echo "testing $CI_MERGE_REQUEST_SOURCE_BRANCH_NAME into $CI_MERGE_REQUEST_TARGET_BRANCH_NAME"
+    - echo "testing $SOURCE into $CI_MERGE_REQUEST_TARGET_BRANCH_NAME"
     - test -f app.yaml
     - test "$CLUSTER_READY" = yes
 """

@@ -4,7 +4,8 @@ GitLab decides per pipeline: ``workflow:rules`` first (no match, or a
 matching ``when: never``, means no pipeline), then each job's ``rules``
 (first match wins; none means no job) or its ``only``/``except`` (default
 ``only: [branches, tags]``, so such jobs never join merge request
-pipelines, unless ``workflow:rules`` exist: then there is no default). ``needs`` must name jobs that exist in the same pipeline.
+pipelines, unless ``workflow:rules`` exist: then there is no default).
+``needs`` must name jobs that exist in the same pipeline.
 """
 
 from __future__ import annotations
