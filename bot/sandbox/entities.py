@@ -125,6 +125,20 @@ def project(state: Any, record: Project) -> dict[str, Any]:
         "snippets_enabled": False,
         "container_registry_enabled": False,
         "shared_runners_enabled": True,
+        **merge_settings(record),
+        "ci_config_path": None,
+        "_links": {
+            "self": api,
+            "merge_requests": f"{api}/merge_requests",
+            "repo_branches": f"{api}/repository/branches",
+            "members": f"{api}/members",
+        },
+    }
+
+
+def merge_settings(record: Project) -> dict[str, Any]:
+    """Return the project settings that change how merge requests merge."""
+    return {
         "merge_method": record.merge_method,
         "squash_option": record.squash_option,
         "only_allow_merge_if_pipeline_succeeds": (
@@ -139,13 +153,6 @@ def project(state: Any, record: Project) -> dict[str, Any]:
         "reset_approvals_on_push": record.reset_approvals_on_push,
         "merge_pipelines_enabled": record.merge_pipelines_enabled,
         "merge_trains_enabled": record.merge_trains_enabled,
-        "ci_config_path": None,
-        "_links": {
-            "self": api,
-            "merge_requests": f"{api}/merge_requests",
-            "repo_branches": f"{api}/repository/branches",
-            "members": f"{api}/members",
-        },
     }
 
 

@@ -186,7 +186,7 @@ async def delete_requests(request: web.Request) -> web.Response:
 async def get_webhooks(request: web.Request) -> web.Response:
     """GET /-/sandbox/webhooks: every delivery attempt, oldest first."""
     require_admin(request)
-    return web.json_response(state_of(request).webhooks.deliveries)
+    return web.json_response(list(state_of(request).webhooks.deliveries))
 
 
 async def drain_webhooks(request: web.Request) -> web.Response:

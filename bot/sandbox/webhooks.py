@@ -13,6 +13,7 @@ import json
 import logging
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 GITLAB_VERSION = "18.2.0"
 DELIVERY_TIMEOUT_SECONDS = 10.0
 LOGGED_RESPONSE_CHARS = 2000
+DELIVERY_LOG_LIMIT = 10_000
 
 
 @dataclass
@@ -45,7 +47,8 @@ class Webhooks:
     def __init__(self, store: Store, instance_url: Callable[[], str]) -> None:
         self.store = store
         self.instance_url = instance_url
-        self.deliveries: list[dict[str, Any]] = []
+        self.deliveries: deque[dict[str, Any]] = deque(maxlen=DELIVERY_LOG_LIMIT)
+        self._attempts = 0
         self._queues: dict[int, asyncio.Queue[_Job]] = {}
         self._workers: dict[int, asyncio.Task[None]] = {}
         self._faults: list[list[Any]] = []  # [kind, remaining]
@@ -169,9 +172,10 @@ class Webhooks:
         headers = self._headers(job)
         if "X-Gitlab-Token" in headers:
             headers["X-Gitlab-Token"] = "[REDACTED]"
+        self._attempts += 1
         self.deliveries.append(
             {
-                "id": len(self.deliveries) + 1,
+                "id": self._attempts,
                 "hook_id": job.hook.id,
                 "project_id": job.hook.project_id,
                 "url": job.hook.url,

@@ -8,7 +8,7 @@ rules of ``Commits::CreateService``, push permission, the per-file
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -39,7 +39,6 @@ class CommitPlan:
     author_email: str | None = None
     # The files API words the lock failure differently from the commits API.
     changed_message: str = CHANGED_SINCE
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def refuse(message: str) -> web.HTTPException:

@@ -22,7 +22,6 @@ from bot.sandbox.http import (
     require_admin,
     state_of,
     to_bool,
-    to_int,
 )
 from bot.sandbox.records import Token, User
 
@@ -224,6 +223,3 @@ def setup(app: web.Application) -> None:
     app.router.add_post("/api/v4/users/{user_id}/personal_access_tokens", post_token)
     app.router.add_post("/api/v4/users/{user_id}/block", block_user)
     app.router.add_get("/api/v4/personal_access_tokens/self", get_token_self)
-
-
-__all__ = ["create_token", "create_user", "find_user", "setup", "to_int"]
