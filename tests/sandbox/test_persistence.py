@@ -46,3 +46,15 @@ def test_a_new_root_token_is_added_on_restart(tmp_path) -> None:
             gl.auth()
             assert gl.user.username == "root"
         assert len(client(running, "glpat-two").users.list()) == 1
+
+
+def test_every_write_is_saved_before_the_answer(tmp_path) -> None:
+    """The state file holds a new project as soon as POST /projects answered."""
+    import json
+
+    with SandboxThread(data_dir=tmp_path) as running:
+        client(running, running.root_token).projects.create({"name": "kept"})
+
+        saved = json.loads((tmp_path / "state.json").read_text())
+
+    assert [p["path"] for p in saved["tables"]["projects"]] == ["kept"]

@@ -78,6 +78,19 @@ def test_missing_branch_is_404(make_project) -> None:
     assert deleted.value.response_code == 404
 
 
+def test_delete_with_an_invalid_name_is_400(make_project) -> None:
+    """Deleting a branch whose name git refuses is 400 The branch refname is invalid."""
+    project = make_project("app")
+
+    with pytest.raises(gitlab.GitlabDeleteError) as caught:
+        project.branches.delete("bad..name")
+
+    assert (caught.value.response_code, caught.value.error_message) == (
+        400,
+        "The branch refname is invalid",
+    )
+
+
 def test_default_and_protected_branches_cannot_be_deleted(make_project) -> None:
     """Deleting the default or a protected branch is refused with 405."""
     project = make_project("app")

@@ -84,6 +84,8 @@ async def delete_branch(request: web.Request) -> web.Response:
     state = state_of(request)
     name = request.match_info["branch"]
     repo = state.repo(project)
+    if not repo.is_valid_ref_name(name):
+        raise api_error(400, "The branch refname is invalid")
     sha = repo.head(name)
     if sha is None:
         raise not_found("Branch")
