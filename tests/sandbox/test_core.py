@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gitlab
 import pytest
+import requests
 
 
 def test_creates_a_project_with_a_readme(gl: gitlab.Gitlab) -> None:
@@ -74,8 +75,6 @@ def test_public_projects_are_readable_anonymously(gl, sandbox) -> None:
 
 def test_invalid_json_body_is_400(gl, sandbox) -> None:
     """A body that is not JSON is refused with 400, nothing created."""
-    import requests
-
     response = requests.post(
         f"{sandbox.url}/api/v4/projects",
         data="{not json",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from bot.sandbox.server import SandboxThread
 from bot.sandbox.testing import client, create_project, create_user
 
@@ -50,8 +52,6 @@ def test_a_new_root_token_is_added_on_restart(tmp_path) -> None:
 
 def test_every_write_is_saved_before_the_answer(tmp_path) -> None:
     """The state file holds a new project as soon as POST /projects answered."""
-    import json
-
     with SandboxThread(data_dir=tmp_path) as running:
         client(running, running.root_token).projects.create({"name": "kept"})
 
