@@ -73,7 +73,10 @@ FIELDS: dict[str, st.SearchStrategy] = {
     "mr__merge_when_pipeline_succeeds": st.booleans(),
     "pipeline": pipelines,
     "jobs": jobs,
-    "approvers": st.lists(approvers, max_size=4).map(tuple),
+    # GitLab lists each approver once: unique user ids, as in its answers.
+    "approvers": st.lists(
+        approvers, max_size=4, unique_by=lambda a: a.user_id
+    ).map(tuple),
     "requester_username": st.sampled_from([None, "alice", "bob"]),
     "head_pushed_at": st.none() | TIMES,
     "merge_requested": st.booleans(),
