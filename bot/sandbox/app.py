@@ -227,15 +227,11 @@ async def auth_middleware(request: web.Request, handler: Any) -> web.StreamRespo
     """Resolve the token to a user; an unknown token is a 401."""
     found = _token_of(request)
     request[USER_KEY] = None
-    # TODO(core): drop once bot/sandbox/mr reads http.optional_user(request);
-    # written under the plain key without aiohttp's NotAppKeyWarning.
-    request._state["sandbox_user"] = None
     if found is not None:
         user = request.app[STATE_KEY].user_for_token(*found)
         if user is None:
             raise api_error(401, "401 Unauthorized")
         request[USER_KEY] = user
-        request._state["sandbox_user"] = user
         request[TOKEN_KIND_KEY] = found[0]
     return await handler(request)
 

@@ -29,7 +29,7 @@ def answer(
     """The approvals entity of ``mr`` as seen by the caller."""
     state = core.state_of(request)
     merge_status = status.merge_status(views.facts(state, project, mr))
-    viewer = request.get("sandbox_user")
+    viewer = http.optional_user(request)
     body = approvals.render_approvals(state, project, mr, merge_status, viewer)
     return web.json_response(body, status=status_code)
 

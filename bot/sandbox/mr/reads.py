@@ -22,7 +22,7 @@ def mr_diffs(state: Any, project: Project, mr: MergeRequest) -> list[dict[str, A
 async def get_changes(request: web.Request) -> web.Response:
     """GET .../changes: the full entity plus ``changes`` (deprecated by GitLab)."""
     state, project, mr = service.mr_of(request)
-    body = views.render(state, project, mr, request.get("sandbox_user"))
+    body = views.render(state, project, mr, http.optional_user(request))
     body["changes"] = mr_diffs(state, project, mr)
     body["overflow"] = False
     return web.json_response(body)

@@ -87,5 +87,5 @@ def respond(
 ) -> web.Response:
     """Answer with the full entity of ``mr``."""
     state = core.state_of(request)
-    body = views.render(state, project, mr, request.get("sandbox_user"))
+    body = views.render(state, project, mr, http.optional_user(request))
     return web.json_response(body, status=status)
