@@ -196,6 +196,8 @@ def test_approve_unapprove_and_their_refusals(project, sandbox, gl) -> None:
     approvals = mr.approvals.get()
     assert [a["user"]["username"] for a in approvals.approved_by] == ["dev"]
     assert approvals.approvals_required == 0 and approvals.approvals_left == 0
+    seen_by_dev = as_dev.approvals.get()
+    assert (seen_by_dev.user_has_approved, approvals.user_has_approved) == (True, False)
 
     as_dev.unapprove()
     assert refusal(lambda: as_dev.unapprove()) == 304

@@ -181,6 +181,23 @@ def test_list_entries_are_basic_and_paginated(project, gl) -> None:
     assert len(project.mergerequests.list(get_all=True, per_page=2)) == 3
 
 
+def test_list_status_follows_the_target_head(make_project) -> None:
+    """The cached git facts are keyed by both heads: a moved target shows up."""
+    project = make_project("ff-list", merge_method="ff")
+    mr = open_mr(project)
+    settle(project, mr.iid)
+
+    def listed() -> str:
+        entries = project.mergerequests.list(state="opened")
+        while entries[0].detailed_merge_status == "checking":
+            entries = project.mergerequests.list(state="opened")
+        return entries[0].detailed_merge_status
+
+    assert listed() == "mergeable"
+    write_file(project, "main", "other.txt", "x\n")
+    assert listed() == "need_rebase"
+
+
 def test_list_refuses_unknown_state(project, gl) -> None:
     """A state outside opened/closed/locked/merged/all is Grape's 400."""
     with pytest.raises(gitlab.GitlabListError) as excinfo:

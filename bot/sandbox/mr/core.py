@@ -14,6 +14,7 @@ from aiohttp import web
 
 from bot.sandbox import entities, http, pushes
 from bot.sandbox.git import Repository
+from bot.sandbox.mr.ancestry import AncestryCache
 from bot.sandbox.records import DEVELOPER, Project, ProtectedBranch, User
 
 JSON = dict[str, Any]
@@ -32,6 +33,14 @@ def is_premium(state: Any) -> bool:
 def repository(state: Any, project: Project) -> Repository:
     """The bare repository of ``project``."""
     return state.repo(project)
+
+
+def ancestry(state: Any) -> AncestryCache:
+    """The sandbox's cache of source/target ancestry (made on first use)."""
+    cache = getattr(state, "mr_ancestry", None)
+    if cache is None:
+        cache = state.mr_ancestry = AncestryCache()
+    return cache
 
 
 def user(state: Any, user_id: int | None) -> User | None:

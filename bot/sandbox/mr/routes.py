@@ -86,6 +86,9 @@ async def list_mrs(request: web.Request) -> web.Response:
     items = listing.ordered(found, query)
     if request.query.get("view") == "simple":
         return http.paginate(request, items, lambda mr: simple(state, project, mr))
+
+    page, per_page = http.page_window(request)
+    await views.prefetch(state, project, items[(page - 1) * per_page :][:per_page])
     return http.paginate(
         request, items, lambda mr: views.render_basic(state, project, mr)
     )

@@ -11,6 +11,7 @@ from typing import Any
 
 from bot.sandbox import gitdiff
 from bot.sandbox.mr import approvals, core, status
+from bot.sandbox.mr.ancestry import Pair
 from bot.sandbox.mr.model import LABELS, NOTES, Label, MergeRequest
 from bot.sandbox.mr.payloads import MergeRequestView, hook_label
 from bot.sandbox.mr.status import MergeFacts
@@ -58,21 +59,38 @@ def facts(state: Any, project: Project, mr: MergeRequest) -> MergeFacts:
     source = repo.head(mr.source_branch)
     target = repo.head(mr.target_branch)
     pipeline = head_pipeline(state, project, mr)
+    both = None
+    if source and target and mr.state == "opened":  # closed MRs are not_open
+        both = core.ancestry(state).of(repo, source, target)
 
     return MergeFacts(
         state=mr.state,
         draft=mr.draft,
         checking=mr.checking_reads_left > 0,
         source_exists=source is not None,
-        has_commits=bool(source and target and not repo.is_ancestor(source, target)),
+        has_commits=both is not None and both.has_commits,
         has_conflicts=mr.has_conflicts,
-        behind_target=bool(source and target and not repo.is_ancestor(target, source)),
+        behind_target=both is not None and both.behind_target,
         merge_method=project.merge_method,
         pipeline_must_succeed=project.only_allow_merge_if_pipeline_succeeds,
         allow_merge_on_skipped_pipeline=project.allow_merge_on_skipped_pipeline,
         pipeline_status=None if pipeline is None else pipeline["status"],
         approvals_left=approvals.approvals_left(state, project, mr),
     )
+
+
+def heads(state: Any, project: Project, mr: MergeRequest) -> Pair | None:
+    """(repository, source head, target head) of ``mr``, or None if one is gone."""
+    repo = core.repository(state, project)
+    source = repo.head(mr.source_branch)
+    target = repo.head(mr.target_branch)
+    return (repo, source, target) if source and target else None
+
+
+async def prefetch(state: Any, project: Project, mrs: list[MergeRequest]) -> None:
+    """Compute, off the event loop, the git facts ``facts`` will need for ``mrs``."""
+    pairs = [heads(state, project, mr) for mr in mrs if mr.state == "opened"]
+    await core.ancestry(state).prefetch(pair for pair in pairs if pair is not None)
 
 
 def labels_of(state: Any, mr: MergeRequest) -> list[Label]:
