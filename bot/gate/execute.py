@@ -147,12 +147,14 @@ class MergeGate:
     ) -> GateOutcome:
         """Carry out one decision."""
         gitlab, iid = context.gitlab, fetched.mr.iid
-        log.info("gate decided", iid=iid, decision=type(decision).__name__,
-                 reasons=[reason.code for reason in decision.reasons])  # fmt: skip
+        _record_decision(context, fetched, decision)
         if _head_passed(fetched):
             await self._maybe_clear_failure(gitlab, fetched)
         if isinstance(decision, Merge):
-            return await self._merge(gitlab, fetched, decision)
+            outcome = await self._merge(gitlab, fetched, decision)
+            if outcome.action == "merged" and context.metrics is not None:
+                context.metrics.record_merge(fetched.record.environment)
+            return outcome
         if isinstance(decision, ReportFailure):
             await self._report_failure(gitlab, fetched, decision)
             return GateOutcome("reported", iid, decision, fetched)
@@ -242,6 +244,39 @@ class MergeGate:
         return await deploy.deploy(
             request, config=context.config, gitlab=context.gitlab, locks=locks
         )
+
+
+def decision_name(decision: Decision) -> str:
+    """The decision's kind as a metric label: ``merge``, ``report_failure``..."""
+    name = type(decision).__name__
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
+
+
+def main_reason(decision: Decision) -> str:
+    """The reason code that decided: Regenerate's own, else the first blocking
+    one; ``ready`` for a merge nothing blocks."""
+    if isinstance(decision, Regenerate):
+        return decision.reason.code
+    return decision.reasons[0].code if decision.reasons else "ready"
+
+
+def _record_decision(
+    context: HandlerContext, fetched: Fetched, decision: Decision
+) -> None:
+    """One log line and one count per decision: what, why, and on what."""
+    name, reason = decision_name(decision), main_reason(decision)
+    log.info(
+        "gate_decided",
+        app=fetched.record.app,
+        environment=fetched.record.environment,
+        iid=fetched.mr.iid,
+        sha=fetched.mr.sha,
+        decision=name,
+        reason=reason,
+        reasons=[blocking.code for blocking in decision.reasons],
+    )
+    if context.metrics is not None:
+        context.metrics.record_gate_decision(name, reason)
 
 
 def failure_note(decision: ReportFailure, jobs: tuple[str, ...]) -> str:

@@ -10,7 +10,11 @@ every request (``obey_rate_limit=False``, ``max_retries=0``,
 - everything stops at the overall deadline and raises ``GitLabUnavailable``;
 - any other answer is definite: mapped once by ``errors.error_for``.
 
-Every attempt is counted per route and status in a ``CallCounter``.
+Every attempt is counted per route and status in a ``CallCounter``, and
+every retry (at the point where tenacity decides to try again) by the
+route and the status that caused it. The request id bound in structlog's
+context vars (``request_id``) goes to GitLab as ``X-Request-Id``, so one
+deploy request can be followed in GitLab's logs too.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from bot.gitlab.errors import GitLabUnavailable, error_for
 log = structlog.get_logger(__name__)
 
 NO_ANSWER = "no-answer"
+REQUEST_ID_HEADER = "X-Request-Id"
 _NETWORK_ERRORS = (
     requests.ConnectionError,
     requests.Timeout,
@@ -48,21 +53,32 @@ _NETWORK_ERRORS = (
 
 
 class CallCounter:
-    """Thread-safe counts of GitLab calls by (route, status)."""
+    """Thread-safe counts of GitLab calls, and of their retries, by (route, status)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._counts: Counter[tuple[str, str]] = Counter()
+        self._retries: Counter[tuple[str, str]] = Counter()
 
     def add(self, route: str, status: str) -> None:
         """Count one attempt of ``route`` that ended with ``status``."""
         with self._lock:
             self._counts[(route, status)] += 1
 
+    def add_retry(self, route: str, status: str) -> None:
+        """Count one retry of ``route`` after an attempt that ended with ``status``."""
+        with self._lock:
+            self._retries[(route, status)] += 1
+
     def snapshot(self) -> dict[tuple[str, str], int]:
         """Return a copy of the counts, safe to read while calls go on."""
         with self._lock:
             return dict(self._counts)
+
+    def retry_snapshot(self) -> dict[tuple[str, str], int]:
+        """Return a copy of the retry counts, by route and the status retried."""
+        with self._lock:
+            return dict(self._retries)
 
     def total(self) -> int:
         """Return the number of attempts counted so far."""
@@ -136,6 +152,7 @@ class Transport:
             retry=retry_if_exception_type(_Transient),
             wait=self._wait,
             stop=stop_after_delay(self._policy.deadline_seconds) | self._stop_early,
+            before_sleep=lambda state: self._count_retry(route, state),
             reraise=True,
             sleep=self._sleep,
         )
@@ -182,6 +199,7 @@ class Transport:
                 obey_rate_limit=False,
                 retry_transient_errors=False,
                 max_retries=0,
+                extra_headers=_request_id_header(),
             )
         except _NETWORK_ERRORS as error:
             self.counter.add(route, NO_ANSWER)
@@ -227,6 +245,12 @@ class Transport:
         )
         return backoff(state)
 
+    def _count_retry(self, route: str, state: RetryCallState) -> None:
+        """Count the retry tenacity is about to make, by the status retried."""
+        fault = _fault_of(state)
+        status = NO_ANSWER if fault is None or not fault.status else str(fault.status)
+        self.counter.add_retry(route, status)
+
     def _stop_early(self, state: RetryCallState) -> bool:
         """Stop now when ``Retry-After`` would end past the deadline."""
         fault = _fault_of(state)
@@ -240,6 +264,15 @@ def _fault_of(state: RetryCallState) -> _Transient | None:
     """Return the transient fault of the last attempt, if that is how it ended."""
     error = state.outcome.exception() if state.outcome else None
     return error if isinstance(error, _Transient) else None
+
+
+def _request_id_header() -> dict[str, str]:
+    """``X-Request-Id`` for GitLab, from the request id bound to this context.
+
+    ``asyncio.to_thread`` copies the context vars into the worker thread.
+    """
+    request_id = structlog.contextvars.get_contextvars().get("request_id")
+    return {REQUEST_ID_HEADER: str(request_id)} if request_id else {}
 
 
 def _gave_up(fault: _Transient) -> str:

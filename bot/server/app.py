@@ -29,7 +29,7 @@ from bot.server.deployments import TimedLocks, get_deployment, post_deployment
 from bot.server.features import default_routers
 from bot.server.health import get_healthz, get_metrics, get_readyz
 from bot.server.id_tokens import IdTokenVerifier, KeySet
-from bot.server.metrics import CallCounts, Metrics, Sources
+from bot.server.metrics import Metrics, Sources
 from bot.server.middleware import error_middleware, request_id_middleware
 from bot.server.openapi import get_openapi
 from bot.server.readiness import Readiness
@@ -39,7 +39,6 @@ from bot.server.webhooks import WebhookIntake
 
 WEBHOOK_WORKERS = 4
 OUTBOUND_TIMEOUT = aiohttp.ClientTimeout(total=10)
-TRANSIENT_STATUSES = ("429", "500", "502", "503", "504", "no-answer")
 
 
 def create_app(
@@ -59,7 +58,8 @@ def create_app(
     """
     environ = os.environ if environ is None else environ
     owned = gitlab is None
-    gitlab = gitlab or connect(config, read_gitlab_token(config, environ))
+    token = read_gitlab_token(config, environ)
+    gitlab = gitlab or connect(config, token)
     metrics = Metrics(_sources(gitlab))
     router = Router(*(default_routers() if routers is None else routers))
 
@@ -81,7 +81,7 @@ def create_app(
     )
 
     static_tokens = read_static_tokens(config, environ)
-    app.cleanup_ctx.append(_outbound(static_tokens, clock))
+    app.cleanup_ctx.append(_outbound(static_tokens, token, clock))
     app.cleanup_ctx.append(_background_work)
     if owned:
         app.on_cleanup.append(_close_gitlab)
@@ -107,15 +107,8 @@ async def _close_gitlab(app: web.Application) -> None:
 def _sources(gitlab: GitLab) -> Sources:
     return Sources(
         gitlab_calls=gitlab.counter.snapshot,
-        gitlab_retries=lambda: _transient(gitlab.counter.snapshot()),
+        gitlab_retries=gitlab.counter.retry_snapshot,
     )
-
-
-def _transient(counts: CallCounts) -> CallCounts:
-    # The adapter retries exactly the transient answers until its deadline,
-    # so these are its retries, plus one per request it finally gave up on.
-    # TODO: read real retry counts once bot.gitlab counts them itself.
-    return {key: n for key, n in counts.items() if key[1] in TRANSIENT_STATUSES}
 
 
 def _context(app: web.Application, delivery_id: str) -> HandlerContext:
@@ -129,7 +122,7 @@ def _context(app: web.Application, delivery_id: str) -> HandlerContext:
 
 
 def _outbound(
-    static_tokens: Sequence, clock: Callable[[], float]
+    static_tokens: Sequence, gitlab_token: str, clock: Callable[[], float]
 ) -> Callable[[web.Application], AsyncIterator[None]]:
     """The HTTP session for verifying callers, and what depends on it."""
 
@@ -144,7 +137,7 @@ def _outbound(
                 JobTokenVerifier(session, url),
                 static_tokens,
             )
-            app[keys.READINESS] = Readiness(session, url, clock)
+            app[keys.READINESS] = Readiness(session, url, gitlab_token, clock)
             yield
 
     return context

@@ -4,6 +4,12 @@ Counters that other parts of the bot already keep (GitLab calls per route
 and status, retries, lock waits) are read from them at scrape time by a
 collector, not counted twice. Features record what they decide through
 the ``Metrics`` methods (gate decisions, merges).
+
+Names follow Prometheus' conventions: ``gitops_bot_`` then the noun, a
+counter's ``_total`` added by the client library, ``_seconds`` for
+durations. Label values are bounded sets (outcomes, routes as templates,
+decision reasons, event kinds, configured app/environment keys), never
+free text.
 """
 
 from __future__ import annotations
@@ -23,6 +29,8 @@ from prometheus_client.registry import Collector
 
 PREFIX = "gitops_bot"
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+# Webhook lag spans GitLab's queue too: from a second to many minutes.
+LAG_BUCKETS = (0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800)
 
 # (route, status) -> number of calls; route is the adapter's name for it.
 CallCounts = Mapping[tuple[str, str], int]
@@ -90,12 +98,15 @@ class Metrics:
         )
         self.gate_decisions = Counter(
             f"{PREFIX}_gate_decisions",
-            "Merge-gate decisions by reason.",
-            ["reason"],
+            "Merge-gate decisions by decision (merge, wait...) and main reason.",
+            ["decision", "reason"],
             registry=registry,
         )
         self.merges = Counter(
-            f"{PREFIX}_merges", "Merge requests merged.", registry=registry
+            f"{PREFIX}_merges",
+            "Merge requests merged by the bot, by environment.",
+            ["environment"],
+            registry=registry,
         )
         self.webhook_events = Counter(
             f"{PREFIX}_webhook_events",
@@ -105,6 +116,14 @@ class Metrics:
         )
         self.webhook_lag = Histogram(
             f"{PREFIX}_webhook_lag_seconds",
+            "Seconds from the event's own timestamp (where the payload has one) "
+            "to the start of its handling.",
+            ["kind"],
+            buckets=LAG_BUCKETS,
+            registry=registry,
+        )
+        self.webhook_queue_wait = Histogram(
+            f"{PREFIX}_webhook_queue_wait_seconds",
             "Seconds from a webhook's arrival to the start of its handling.",
             ["kind"],
             registry=registry,
@@ -127,10 +146,10 @@ class Metrics:
             registry=registry,
         )
 
-    def record_gate_decision(self, reason: str) -> None:
-        """Count one merge-gate decision taken for ``reason``."""
-        self.gate_decisions.labels(reason=reason).inc()
+    def record_gate_decision(self, decision: str, reason: str) -> None:
+        """Count one merge-gate ``decision`` taken mainly for ``reason``."""
+        self.gate_decisions.labels(decision=decision, reason=reason).inc()
 
-    def record_merge(self) -> None:
-        """Count one merge request merged by the bot."""
-        self.merges.inc()
+    def record_merge(self, environment: str) -> None:
+        """Count one merge request merged by the bot into ``environment``."""
+        self.merges.labels(environment=environment).inc()

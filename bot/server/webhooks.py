@@ -5,18 +5,26 @@ failing, so the endpoint only does what is cheap: secret, size, JSON,
 parsing into our event values, project, duplicates; then 202 and a bounded
 queue. Workers hand each event to the composed router's handlers, each one
 inside the server's only catch-all: a handler that raises is logged and
-counted, and the next handler and the next event still run.
+counted, and the next handler and the next event still run. While an
+event is handled its delivery id is bound as the ``request_id`` of every
+log line and GitLab call it causes.
+
+Two delays are measured: the wait in our queue, and the lag from the
+event's own timestamp in its payload (when GitLab queued it, roughly), which
+also shows delays in GitLab's hook queue.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hmac
+import re
 import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import structlog
 from aiohttp import web
@@ -31,6 +39,19 @@ log = structlog.get_logger(__name__)
 
 SEEN_DELIVERIES = 10_000
 RETRY_AFTER_FULL = "5"
+# GitLab writes "2013-12-03T17:23:34Z" in some payloads and
+# "2015-05-17 18:21:36 UTC" (or "+0200") in others.
+_TIMESTAMP = re.compile(
+    r"(\d{4}-\d\d-\d\d)[T ](\d\d:\d\d:\d\d)(\.\d+)?"
+    r"\s*(Z|UTC|[+-]\d\d:?\d\d)?"
+)
+# Where each kind keeps the time of its latest change, first found wins.
+_TIME_FIELDS = {
+    "pipeline": ("finished_at", "created_at"),
+    "merge_request": ("updated_at", "created_at"),
+    "note": ("updated_at", "created_at"),
+    "emoji": ("updated_at", "created_at"),
+}
 
 
 @dataclass(frozen=True)
@@ -41,6 +62,7 @@ class Delivery:
     kind: str
     event: Event
     received_at: float
+    occurred_at: float | None = None
 
 
 class SeenDeliveries:
@@ -94,8 +116,13 @@ class WebhookIntake:
         max_pending: int,
         max_body_bytes: int,
         clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
-        """Accept events of ``project_path`` signed with ``secret``."""
+        """Accept events of ``project_path`` signed with ``secret``.
+
+        ``clock`` times the queue; ``wall_clock`` (seconds since the epoch)
+        is compared with the events' own timestamps.
+        """
         self._secret = secret.encode()
         self._project_path = project_path
         self._router = router
@@ -103,6 +130,7 @@ class WebhookIntake:
         self._metrics = metrics
         self._max_body_bytes = max_body_bytes
         self._clock = clock
+        self._wall_clock = wall_clock
         self._seen = SeenDeliveries()
         self.queue: asyncio.Queue[Delivery] = asyncio.Queue(maxsize=max_pending)
         metrics.pending_events.set_function(self.queue.qsize)
@@ -123,7 +151,10 @@ class WebhookIntake:
             self._metrics.webhook_events.labels(kind, "duplicate").inc()
             return web.json_response({"status": "duplicate"})
         delivery_id = keys[0].partition(":")[2] if keys else _local_id()
-        return self._enqueue(Delivery(delivery_id, kind, event, self._clock()), keys)
+        delivery = Delivery(
+            delivery_id, kind, event, self._clock(), event_timestamp(payload)
+        )
+        return self._enqueue(delivery, keys)
 
     def _ensure_secret(self, given: str | None) -> None:
         if given is None:
@@ -166,17 +197,59 @@ class WebhookIntake:
                 self.queue.task_done()
 
     async def _dispatch(self, delivery: Delivery) -> None:
-        lag = self._clock() - delivery.received_at
-        self._metrics.webhook_lag.labels(delivery.kind).observe(max(lag, 0.0))
+        self._observe_delays(delivery)
         context = self._make_context(delivery.delivery_id)
 
-        bound = log.bind(delivery=delivery.delivery_id, kind=delivery.kind)
-        for handler in self._router.handlers_for(delivery.event):
-            try:
-                await handler(delivery.event, context)
-            except Exception:  # the catch-all: one bad event never stops us
-                self._metrics.handler_errors.labels(delivery.kind).inc()
-                bound.exception("webhook_handler_failed", handler=_name(handler))
+        with structlog.contextvars.bound_contextvars(
+            request_id=delivery.delivery_id, kind=delivery.kind
+        ):
+            for handler in self._router.handlers_for(delivery.event):
+                try:
+                    await handler(delivery.event, context)
+                except Exception:  # the catch-all: one bad event never stops us
+                    self._metrics.handler_errors.labels(delivery.kind).inc()
+                    log.exception("webhook_handler_failed", handler=_name(handler))
+
+    def _observe_delays(self, delivery: Delivery) -> None:
+        """Record the wait in our queue and, if known, the lag since the event."""
+        waited = self._clock() - delivery.received_at
+        self._metrics.webhook_queue_wait.labels(delivery.kind).observe(max(waited, 0))
+        if delivery.occurred_at is not None:
+            lag = self._wall_clock() - delivery.occurred_at
+            self._metrics.webhook_lag.labels(delivery.kind).observe(max(lag, 0.0))
+
+
+def event_timestamp(payload: object) -> float | None:
+    """When the event's object last changed (seconds since the epoch), if the
+    payload says; None for kinds without a time or an unreadable one."""
+    if not isinstance(payload, dict):
+        return None
+    attributes = payload.get("object_attributes")
+    if not isinstance(attributes, dict):
+        return None
+    for name in _TIME_FIELDS.get(_kind_of(payload), ()):
+        value = attributes.get(name)
+        if isinstance(value, str) and (parsed := parse_timestamp(value)) is not None:
+            return parsed
+    return None
+
+
+def parse_timestamp(text: str) -> float | None:
+    """Seconds since the epoch for one of GitLab's timestamp spellings; a time
+    without a zone is UTC. None when ``text`` is none of them."""
+    match = _TIMESTAMP.fullmatch(text.strip())
+    if match is None:
+        return None
+    day, clock, fraction, zone = match.groups()
+    clock += (fraction or "")[:7]  # microseconds at most
+    offset = "+00:00" if zone in (None, "Z", "UTC") else zone
+    if len(offset) == 5:  # "+0200"
+        offset = f"{offset[:3]}:{offset[3:]}"
+    try:
+        moment = datetime.fromisoformat(f"{day}T{clock}{offset}")
+    except ValueError:  # month 13, hour 25...
+        return None
+    return moment.astimezone(UTC).timestamp()
 
 
 def _kind_of(payload: object) -> str:

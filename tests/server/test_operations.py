@@ -17,7 +17,6 @@ from bot.server.router import HandlerContext, Router
 from bot.server.sweep import jittered, sweep_forever
 from tests.server.conftest import (
     GITLAB_TOKEN,
-    NOBODY,
     WEB_TOKEN,
     WEBHOOK_SECRET,
     MakeBot,
@@ -70,31 +69,6 @@ async def test_healthz_answers_without_gitlab(bot: TestClient) -> None:
     """/healthz says the process is alive even when GitLab is unreachable."""
     answer = await bot.get("/healthz")
     assert (answer.status, await answer.json()) == (200, {"status": "ok"})
-
-
-async def test_readyz_follows_gitlab(make_bot: MakeBot, identity: Identity) -> None:
-    """/readyz is 200 when GitLab answers, 503 when it does not."""
-    reachable = await make_bot()
-    answer = await reachable.get("/readyz")
-    assert answer.status == 200
-    assert (await answer.json())["detail"] == "GitLab answered 401"
-
-    dead = await make_bot(identity_url=NOBODY)
-    answer = await dead.get("/readyz")
-    assert answer.status == 503
-    assert "GitLab unreachable" in (await answer.json())["detail"]
-
-
-async def test_readyz_is_cached(make_bot: MakeBot, identity: Identity) -> None:
-    """Readiness probes within a few seconds reuse the last answer."""
-    now = [0.0]
-    bot = await make_bot(clock=lambda: now[0])
-    for _ in range(3):
-        await bot.get("/readyz")
-    assert identity.version_calls == 1
-    now[0] += 10
-    await bot.get("/readyz")
-    assert identity.version_calls == 2
 
 
 async def test_metrics_count_outcomes_per_instance(make_bot: MakeBot) -> None:
