@@ -20,6 +20,7 @@ deploy request can be followed in GitLab's logs too.
 from __future__ import annotations
 
 import asyncio
+import math
 import threading
 import time
 from collections import Counter
@@ -142,16 +143,20 @@ class Transport:
         *,
         query: dict[str, Any] | None = None,
         body: dict[str, Any] | None = None,
+        deadline_seconds: float | None = None,
     ) -> Answer:
         """Send ``route`` (``"VERB /template"``) to ``path``; retry what is transient.
 
-        Raises ``GitLabUnavailable`` past the deadline, and the error that
-        ``error_for`` names for any other failure.
+        Raises ``GitLabUnavailable`` past the deadline (the policy's, or a
+        shorter ``deadline_seconds``), and the error that ``error_for`` names
+        for any other failure.
         """
+        deadline = min(self._policy.deadline_seconds, deadline_seconds or math.inf)
         retrying = AsyncRetrying(
             retry=retry_if_exception_type(_Transient),
             wait=self._wait,
-            stop=stop_after_delay(self._policy.deadline_seconds) | self._stop_early,
+            stop=stop_after_delay(deadline)
+            | (lambda state: _stops_early(state, deadline)),
             before_sleep=lambda state: self._count_retry(route, state),
             reraise=True,
             sleep=self._sleep,
@@ -251,13 +256,14 @@ class Transport:
         status = NO_ANSWER if fault is None or not fault.status else str(fault.status)
         self.counter.add_retry(route, status)
 
-    def _stop_early(self, state: RetryCallState) -> bool:
-        """Stop now when ``Retry-After`` would end past the deadline."""
-        fault = _fault_of(state)
-        if fault is None or fault.retry_after is None:
-            return False
-        elapsed = time.monotonic() - state.start_time
-        return elapsed + fault.retry_after > self._policy.deadline_seconds
+
+def _stops_early(state: RetryCallState, deadline: float) -> bool:
+    """Stop now when ``Retry-After`` would end past the deadline."""
+    fault = _fault_of(state)
+    if fault is None or fault.retry_after is None:
+        return False
+    elapsed = time.monotonic() - state.start_time
+    return elapsed + fault.retry_after > deadline
 
 
 def _fault_of(state: RetryCallState) -> _Transient | None:

@@ -17,6 +17,7 @@ from typing import Any
 
 import gitlab
 
+from bot.gitlab.api import ProjectApi
 from bot.gitlab.calls import CallCounter, RetryPolicy, Transport
 from bot.gitlab.errors import GitLabNotFound
 from bot.gitlab.models import (
@@ -32,7 +33,7 @@ from bot.gitlab.models import (
 )
 from bot.gitlab.paths import MR, encode
 from bot.gitlab.paths import mr_path as _mr
-from bot.gitlab.reviews import ReviewCalls
+from bot.gitlab.reviews import ReviewCalls, Tier
 
 PER_PAGE = 100
 
@@ -54,7 +55,8 @@ class GitLab(ReviewCalls):
     """Intention-revealing async calls on one GitLab project.
 
     Repository and merge request calls live here; notes, approvals, people
-    and pipelines in ``ReviewCalls``.
+    and pipelines in ``ReviewCalls``. ``tier`` (``auto``, ``free``,
+    ``premium``) says whether approval rules exist; see ``ReviewCalls``.
     """
 
     def __init__(
@@ -69,28 +71,24 @@ class GitLab(ReviewCalls):
         counter: CallCounter | None = None,
         per_page: int = PER_PAGE,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        tier: Tier = "auto",
     ) -> None:
         client = gitlab.Gitlab(url, private_token=token, timeout=timeout_seconds)
-        self.project = project
-        self._base = f"/projects/{encode(project)}"
-        self._client = client
-        self._per_page = per_page
-        self._user_ids: dict[str, int] = {}
-        self._group_ids: dict[str, int] = {}
-        self._has_approval_rules = True
-        self._current_user: tuple[int, str] | None = None
-        self._transport = Transport(
+        transport = Transport(
             client,
             max_concurrent_calls=max_concurrent_calls,
             policy=policy or RetryPolicy(),
             counter=counter,
             sleep=sleep,
         )
+        super().__init__(ProjectApi(transport, project, per_page=per_page), tier=tier)
+        self.project = project
+        self._client = client
 
     @property
     def counter(self) -> CallCounter:
         """Counts of the calls made so far, by route and status."""
-        return self._transport.counter
+        return self._api.transport.counter
 
     def close(self) -> None:
         """Release the HTTP connections."""
@@ -99,46 +97,11 @@ class GitLab(ReviewCalls):
     def __repr__(self) -> str:  # never show the token
         return f"GitLab(url={self._client.url!r}, project={self.project!r})"
 
-    async def _call(
-        self,
-        step: str,
-        route: str,
-        path: str,
-        *,
-        query: dict[str, Any] | None = None,
-        body: dict[str, Any] | None = None,
-        absolute: bool = False,
-    ) -> Any:
-        """Make one call relative to the project (or the API root when
-        ``absolute``); return the decoded body."""
-        prefix = "" if absolute else self._base
-        answer = await self._transport.request(
-            step, route, prefix + path, query=query, body=body
-        )
-        return answer.body
-
-    async def _fetch_all(
-        self, step: str, route: str, path: str, query: dict[str, Any]
-    ) -> list[Any]:
-        """Read EVERY page of a list (stopping at page 1 once hid an open MR)."""
-        items: list[Any] = []
-        page: str | None = "1"
-        while page:
-            answer = await self._transport.request(
-                step,
-                route,
-                self._base + path,
-                query={**query, "page": page, "per_page": self._per_page},
-            )
-            items.extend(answer.body or ())
-            page = answer.headers.get("X-Next-Page") or None
-        return items
-
     # Repository
 
     async def fetch_file(self, path: str, ref: str) -> RepositoryFile:
         """Read ``path`` at ``ref`` (1 call); ``commit_id`` is the ref's SHA."""
-        data = await self._call(
+        data = await self._api.call(
             f"fetch_file {path}@{ref}",
             "GET /projects/:id/repository/files/:path",
             f"/repository/files/{encode(path)}",
@@ -159,7 +122,7 @@ class GitLab(ReviewCalls):
         ``force`` rebuilds an existing branch in place: the branch, and the
         merge request on it, survive; it is never deleted and re-created.
         """
-        data = await self._call(
+        data = await self._api.call(
             f"commit_branch {branch}",
             "POST /projects/:id/repository/commits",
             "/repository/commits",
@@ -176,7 +139,7 @@ class GitLab(ReviewCalls):
     async def delete_branch(self, name: str) -> None:
         """Delete a branch (1 call); one already gone counts as deleted."""
         try:
-            await self._call(
+            await self._api.call(
                 f"delete_branch {name}",
                 "DELETE /projects/:id/repository/branches/:branch",
                 f"/repository/branches/{encode(name)}",
@@ -186,7 +149,7 @@ class GitLab(ReviewCalls):
 
     async def fetch_commit(self, sha: str) -> Commit:
         """Read one commit, with its committed date (1 call)."""
-        data = await self._call(
+        data = await self._api.call(
             f"fetch_commit {sha[:12]}",
             "GET /projects/:id/repository/commits/:sha",
             f"/repository/commits/{encode(sha)}",
@@ -195,7 +158,7 @@ class GitLab(ReviewCalls):
 
     async def fetch_branch(self, name: str) -> Branch:
         """Read a branch: its head and the head's parents (1 call)."""
-        data = await self._call(
+        data = await self._api.call(
             f"fetch_branch {name}",
             "GET /projects/:id/repository/branches/:branch",
             f"/repository/branches/{encode(name)}",
@@ -218,7 +181,7 @@ class GitLab(ReviewCalls):
             query["source_branch"] = source_branch
         if labels:
             query["labels"] = ",".join(labels)
-        items = await self._fetch_all(
+        items = await self._api.fetch_all(
             f"fetch_open_merge_requests into {target_branch}",
             "GET /projects/:id/merge_requests",
             "/merge_requests",
@@ -228,13 +191,15 @@ class GitLab(ReviewCalls):
 
     async def fetch_merge_request(self, iid: int) -> MergeRequest:
         """Read one merge request, with its head pipeline (1 call)."""
-        data = await self._call(f"fetch_merge_request !{iid}", f"GET {MR}", _mr(iid))
+        data = await self._api.call(
+            f"fetch_merge_request !{iid}", f"GET {MR}", _mr(iid)
+        )
         return parse_merge_request(data)
 
     async def create_merge_request(self, new: NewMergeRequest) -> MergeRequest:
         """Open a merge request (1 call); ``GitLabConflict.existing_iid`` names
         the open one when the source branch already has it."""
-        data = await self._call(
+        data = await self._api.call(
             f"create_merge_request from {new.source_branch}",
             "POST /projects/:id/merge_requests",
             "/merge_requests",
@@ -254,7 +219,7 @@ class GitLab(ReviewCalls):
         """Change title, description, labels, reviewer_ids, state_event (1 call)."""
         if isinstance(fields.get("labels"), tuple | list):
             fields["labels"] = ",".join(fields["labels"])
-        data = await self._call(
+        data = await self._api.call(
             f"update_merge_request !{iid}", f"PUT {MR}", _mr(iid), body=fields
         )
         return parse_merge_request(data)
@@ -273,7 +238,7 @@ class GitLab(ReviewCalls):
         query: dict[str, Any] = {"sha": sha}
         if auto_merge:
             query["merge_when_pipeline_succeeds"] = True
-        data = await self._call(
+        data = await self._api.call(
             f"merge !{iid} at {sha[:12]}",
             f"PUT {MR}/merge",
             f"{_mr(iid)}/merge",
@@ -283,7 +248,7 @@ class GitLab(ReviewCalls):
 
     async def cancel_auto_merge(self, iid: int) -> None:
         """Cancel GitLab's auto-merge (1 call); 405 when none was set."""
-        await self._call(
+        await self._api.call(
             f"cancel_auto_merge !{iid}",
             f"POST {MR}/cancel_merge_when_pipeline_succeeds",
             f"{_mr(iid)}/cancel_merge_when_pipeline_succeeds",

@@ -1,13 +1,14 @@
 """The calls around a merge request's review: notes, emoji, approvals,
-people, pipelines. Mixed into ``client.GitLab``, which provides ``_call``
-and ``_fetch_all`` (one retried, counted HTTP call; every page of a list).
+people, pipelines. ``client.GitLab`` extends ``ReviewCalls`` with the
+repository and merge request calls; both ask through one ``ProjectApi``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
+from bot.gitlab.api import ProjectApi
 from bot.gitlab.errors import GitLabNotFound, GitLabRejected
 from bot.gitlab.models import (
     ApprovalRule,
@@ -23,27 +24,28 @@ from bot.gitlab.models import (
 from bot.gitlab.paths import MR, encode
 from bot.gitlab.paths import mr_path as _mr
 
+Tier = Literal["auto", "free", "premium"]
+
 
 class ReviewCalls:
-    """Notes, emoji, approvals, users, groups, members and pipelines."""
+    """Notes, emoji, approvals, users, groups, members and pipelines.
 
-    # Provided by client.GitLab.
-    _user_ids: dict[str, int]
-    _group_ids: dict[str, int]
-    _has_approval_rules: bool
-    _current_user: tuple[int, str] | None
+    ``tier`` says whether merge request approval rules exist (``premium``),
+    do not (``free``: no call is made), or are found out from GitLab's
+    first answer (``auto``: a 404 on the route means Free).
+    """
 
-    async def _call(self, step: str, route: str, path: str, **options: Any) -> Any:
-        raise NotImplementedError
-
-    async def _fetch_all(
-        self, step: str, route: str, path: str, query: dict[str, Any]
-    ) -> list[Any]:
-        raise NotImplementedError
+    def __init__(self, api: ProjectApi, *, tier: Tier = "auto") -> None:
+        self._api = api
+        self._tier = tier
+        self._has_approval_rules = tier != "free"
+        self._user_ids: dict[str, int] = {}
+        self._group_ids: dict[str, int] = {}
+        self._current_user: tuple[int, str] | None = None
 
     async def fetch_notes(self, iid: int) -> tuple[Note, ...]:
         """Every note of a merge request, newest first (1 call per page)."""
-        items = await self._fetch_all(
+        items = await self._api.fetch_all(
             f"fetch_notes !{iid}",
             f"GET {MR}/notes",
             f"{_mr(iid)}/notes",
@@ -53,7 +55,7 @@ class ReviewCalls:
 
     async def fetch_note_awards(self, iid: int, note_id: int) -> tuple[AwardEmoji, ...]:
         """The award emoji on one note of a merge request (1 call per page)."""
-        items = await self._fetch_all(
+        items = await self._api.fetch_all(
             f"fetch_note_awards !{iid} note {note_id}",
             f"GET {MR}/notes/:note_id/award_emoji",
             f"{_mr(iid)}/notes/{note_id}/award_emoji",
@@ -67,7 +69,7 @@ class ReviewCalls:
         A retry after a lost answer may post the comment twice: GitLab has no
         idempotency key for notes.
         """
-        data = await self._call(
+        data = await self._api.call(
             f"post_note on !{iid}",
             f"POST {MR}/notes",
             f"{_mr(iid)}/notes",
@@ -83,7 +85,7 @@ class ReviewCalls:
         path = _mr(iid) + (f"/notes/{note_id}" if note_id is not None else "")
         route = f"POST {MR}" + ("/notes/:note_id" if note_id is not None else "")
         try:
-            await self._call(
+            await self._api.call(
                 f"award_emoji {name} on !{iid}",
                 f"{route}/award_emoji",
                 f"{path}/award_emoji",
@@ -97,7 +99,7 @@ class ReviewCalls:
 
     async def fetch_approvals(self, iid: int) -> Approvals:
         """Who approved the merge request (1 call)."""
-        data = await self._call(
+        data = await self._api.call(
             f"fetch_approvals !{iid}", f"GET {MR}/approvals", f"{_mr(iid)}/approvals"
         )
         return parse_approvals(data)
@@ -108,8 +110,10 @@ class ReviewCalls:
         """Add ``rule`` to the merge request unless one of that name exists.
 
         1 call for a merge request just opened (``is_new``: it has no rule of
-        ours yet), else 2. Returns whether a rule was added. On the Free tier
-        the route does not exist (404): remembered, and no call is made again.
+        ours yet), else 2; none on the ``free`` tier. Returns whether a rule
+        was added. With tier ``auto``, a 404 for the route (not for the MR)
+        means Free: remembered, and no call is made again. With ``premium``
+        that 404 is an error naming the setting.
         """
         path = f"{_mr(iid)}/approval_rules"
         if not self._has_approval_rules:
@@ -119,6 +123,13 @@ class ReviewCalls:
         except GitLabNotFound as error:
             if error.detail != "404 Not Found":  # the MR itself is missing
                 raise
+            if self._tier == "premium":
+                raise GitLabNotFound(
+                    error.step,
+                    404,
+                    "no approval rules route on this GitLab, yet gitlab.tier "
+                    "is premium; set it to auto or free",
+                ) from error
             self._has_approval_rules = False
             return False
 
@@ -127,13 +138,13 @@ class ReviewCalls:
     ) -> bool:
         """Fetch the rules unless ``is_new``; create ours when absent."""
         if not is_new:
-            rules = await self._call(
+            rules = await self._api.call(
                 f"fetch_approval_rules !{iid}", f"GET {MR}/approval_rules", path
             )
             if any(existing.get("name") == rule.name for existing in rules or ()):
                 return False
         try:
-            await self._call(
+            await self._api.call(
                 f"ensure_approval_rule {rule.name!r} on !{iid}",
                 f"POST {MR}/approval_rules",
                 path,
@@ -151,7 +162,7 @@ class ReviewCalls:
         """The ids of ``usernames`` (1 call per name not seen before)."""
         for name in usernames:
             if name not in self._user_ids:
-                users = await self._call(
+                users = await self._api.call(
                     f"fetch_user_ids {name}",
                     "GET /users",
                     "/users",
@@ -167,7 +178,7 @@ class ReviewCalls:
         """The ids of the groups at ``paths`` (1 call per path not seen before)."""
         for path in paths:
             if path not in self._group_ids:
-                group = await self._call(
+                group = await self._api.call(
                     f"fetch_group_ids {path}",
                     "GET /groups/:id",
                     f"/groups/{encode(path)}",
@@ -180,7 +191,7 @@ class ReviewCalls:
 
     async def fetch_pipeline_jobs(self, pipeline_id: int) -> tuple[Job, ...]:
         """List every job of a pipeline (1 call per 100 jobs)."""
-        items = await self._fetch_all(
+        items = await self._api.fetch_all(
             f"fetch_pipeline_jobs #{pipeline_id}",
             "GET /projects/:id/pipelines/:pipeline_id/jobs",
             f"/pipelines/{pipeline_id}/jobs",
@@ -190,7 +201,7 @@ class ReviewCalls:
 
     async def retry_pipeline(self, pipeline_id: int) -> None:
         """Retry the failed and canceled jobs of a pipeline (1 call)."""
-        await self._call(
+        await self._api.call(
             f"retry_pipeline #{pipeline_id}",
             "POST /projects/:id/pipelines/:pipeline_id/retry",
             f"/pipelines/{pipeline_id}/retry",
@@ -199,7 +210,7 @@ class ReviewCalls:
     async def fetch_current_user(self) -> tuple[int, str]:
         """The id and username of the token's user (1 call per process)."""
         if self._current_user is None:
-            data = await self._call(
+            data = await self._api.call(
                 "fetch_current_user", "GET /user", "/user", absolute=True
             )
             self._current_user = (int(data["id"]), str(data["username"]))
@@ -229,7 +240,7 @@ class ReviewCalls:
     ) -> int:
         """Read a member's ``access_level``; not a member (404) is 0."""
         try:
-            data = await self._call(step, route, path, absolute=absolute)
+            data = await self._api.call(step, route, path, absolute=absolute)
         except GitLabNotFound:
             return 0
         return int(data.get("access_level") or 0)
