@@ -8,9 +8,10 @@ import contextlib
 import gitlab
 
 from bot.server import keys
-from tests.e2e.conftest import MakeWorld, World
+from tests.e2e.conftest import MakeWorld
+from tests.e2e.world import World
 
-PASSED = {"integration-test": "success"}
+SWEEP_POLLS = 100
 
 
 async def _try_approve(world: World, who: str, iid: int) -> None:
@@ -26,68 +27,81 @@ async def test_production_needs_two_sre_approvals_on_the_current_tag(
 ) -> None:
     """Production merges only with 2 approvals from platform/sre given for the
     current tag and a passing integration test; a non-member's approval and
-    approvals on the older tag do not count."""
-    iid = (await world.deploy("v1.1.0", "production"))["merge_request"]["iid"]
+    approvals on the older tag do not count, and `status` says why."""
+    iid = await world.open_mr("v1.1.0", "production")
     await _try_approve(world, "mallory", iid)
     await world.approve("alice", iid)
-    await world.finish_pipeline(iid, "success", PASSED)
-    assert (await world.sync(lambda: world.mr(iid))).state == "opened"
+    assert (await world.state_of(iid)).state == "opened"
 
     await world.deploy("v1.2.0", "production")
     await world.approve("bob", iid)
-    await world.finish_pipeline(iid, "success", PASSED)
-    assert (await world.sync(lambda: world.mr(iid))).state == "opened"
+    mr = await world.state_of(iid)
+    assert mr.state == "opened" and mr.head_pipeline["status"] == "success"
 
-    await world.comment("alice", iid, "/gitops status")
-    status = (await world.sync(lambda: world.bot_notes(iid)))[-1]
-    assert "`approvals_missing`" in status and "1 of 2 approvals" in status
+    status = await world.ask("alice", iid, "/gitops status")
+    assert "`approvals_missing`: 1 of 2 approvals from platform/sre" in status
+    assert f"approvals reset when the branch changes; head {mr.sha[:8]}" in status
 
     await world.approve("alice", iid)
-    mr = await world.sync(lambda: world.mr(iid))
+    mr = await world.state_of(iid)
     assert mr.state == "merged" and "v1.2.0" in mr.title
+    text = await world.sync(
+        lambda: world.file("apps/web/production/kustomization.yaml")
+    )
+    assert "newTag: v1.2.0" in text
 
 
 async def test_no_merge_of_a_head_whose_pipeline_has_not_passed(world: World) -> None:
     """A pipeline passing for SHA A after the branch moved to SHA B merges
     nothing; B's own passing pipeline does."""
-    iid = (await world.deploy("v1.1.0"))["merge_request"]["iid"]
-    sha_a = (await world.sync(lambda: world.mr(iid))).sha
+    await world.set_result("fail")
+    iid = await world.open_mr("v1.1.0")
+    sha_a = (await world.state_of(iid)).sha
     await world.deploy("v1.2.0")
-    sha_b = (await world.sync(lambda: world.mr(iid))).sha
-    assert sha_a != sha_b
+    sha_b = (await world.state_of(iid)).sha
+    old, new = await world.sync(lambda: world.pipelines(iid))
+    assert (old.sha, new.sha) == (sha_a, sha_b) and sha_a != sha_b
 
-    await world.finish_pipeline(iid, "success", sha=sha_a)
-    assert (await world.sync(lambda: world.mr(iid))).state == "opened"
+    await world.set_result("pass")
+    await world.retry_pipeline(old.id)
+    assert await world.pipeline_status(old.id) == "success"
+    assert (await world.state_of(iid)).state == "opened"
 
-    await world.finish_pipeline(iid, "success", sha=sha_b)
-    mr = await world.sync(lambda: world.mr(iid))
-    assert mr.state == "merged" and mr.merge_commit_sha is not None
+    await world.retry_pipeline(new.id)
+    mr = await world.state_of(iid)
+    assert mr.state == "merged" and mr.sha == sha_b
 
 
 async def test_dropped_webhooks_healed_by_the_sweep(make_world: MakeWorld) -> None:
     """With every webhook dropped, the sweep still merges within one interval."""
     world = await make_world(sweep_interval_seconds=1)
-    iid = (await world.deploy("v1.1.0"))["merge_request"]["iid"]
-    world.control.inject(webhooks="drop", count=50)
-    await world.finish_pipeline(iid, "success")
+    world.control.inject(webhooks="drop", count=500)
+    status, answer = await world.post_deploy("v1.1.0")
+    assert status == 201
+    iid = answer["merge_request"]["iid"]
 
-    for _ in range(100):  # the sweep runs on its own; look at GitLab's state
-        if (await world.sync(lambda: world.mr(iid))).state == "merged":
-            break
+    for _ in range(SWEEP_POLLS):  # the sweep runs on its own timer: poll GitLab
         await world.settle()
-        await asyncio.sleep(0.05)  # polling GitLab, not awaiting a delivery
-    assert (await world.sync(lambda: world.mr(iid))).state == "merged"
+        if (await world.state_of(iid)).state == "merged":
+            break
+        await asyncio.sleep(0.05)
+    assert (await world.state_of(iid)).state == "merged"
+    assert await world.sync(lambda: world.bot_notes(iid)) == []
 
 
-async def test_duplicated_webhooks_one_reply_per_command(world: World) -> None:
-    """Every webhook delivered twice: one merge, one reply per command."""
-    iid = (await world.deploy("v1.1.0"))["merge_request"]["iid"]
-    world.control.inject(webhooks="duplicate", count=50)
-    await world.comment("alice", iid, "/gitops status")
-    await world.finish_pipeline(iid, "success")
+async def test_duplicated_webhooks_one_merge_one_reply(world: World) -> None:
+    """Every webhook delivered twice: one reply per command, one merge."""
+    world.control.inject(webhooks="duplicate", count=500)
+    iid = await world.open_mr("v1.1.0", "production")
+    await world.ask("alice", iid, "/gitops status")
+    await world.approve("alice", iid)
+    await world.approve("bob", iid)
 
     assert len(await world.sync(lambda: world.bot_notes(iid))) == 1
-    assert (await world.sync(lambda: world.mr(iid))).state == "merged"
+    assert (await world.state_of(iid)).state == "merged"
+    merges = [e for e in await world.sync(world.control.requests)
+              if e["method"] == "PUT" and e["path"].endswith("/merge")]  # fmt: skip
+    assert [entry["status"] for entry in merges] == [200]
 
 
 async def test_two_gitlab_calls_per_decision_when_nothing_changed(
@@ -95,14 +109,13 @@ async def test_two_gitlab_calls_per_decision_when_nothing_changed(
 ) -> None:
     """A repeated gate decision on an unchanged production MR with approvals
     costs 2 GitLab calls: the merge request and its approvals."""
-    iid = (await world.deploy("v1.1.0", "production"))["merge_request"]["iid"]
+    iid = await world.open_mr("v1.1.0", "production")
     await world.approve("alice", iid)
-    triggers = world.bot_app[keys.ROUTER].sweeps[0].__self__
     context = world.bot_app[keys.INTAKE]._make_context("bench")
-    await triggers.gate.run(context, iid)
+    await world.gate.run(context, iid)
 
     await world.sync(world.control.clear_log)
-    outcome = await triggers.gate.run(context, iid)
+    outcome = await world.gate.run(context, iid)
 
     calls = await world.sync(world.control.calls)
     assert outcome.action == "waiting"
