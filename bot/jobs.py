@@ -84,6 +84,7 @@ def connect(config: Config, token: str) -> GitLab:
         timeout_seconds=settings.timeout_seconds,
         max_concurrent_calls=settings.max_concurrent_calls,
         policy=RetryPolicy(deadline_seconds=settings.retry_deadline_seconds),
+        tier=settings.tier,
     )
 
 

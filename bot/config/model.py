@@ -8,7 +8,7 @@ the validation context as ``{"environments": [...]}``.
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar, get_args
 from zoneinfo import ZoneInfo
 
 from pydantic import (
@@ -58,6 +58,8 @@ from bot.policy import AccessLevel
 
 KINDS = ("auto", "kustomize", "helm", "manifest", "argocd", "flux")
 MERGE_METHODS = ("bot", "gitlab_auto_merge")
+TierName = Literal["auto", "free", "premium"]
+TIERS: tuple[str, ...] = get_args(TierName)
 COMMANDS = (
     "help", "status", "merge", "hold", "unhold", "recreate", "retry",
     "pin", "unpin", "close", "promote",
@@ -96,6 +98,7 @@ def _known_environment(value: Any, info: ValidationInfo) -> str:
 
 Kind = Annotated[str, _one_of(KINDS)]
 MergeMethod = Annotated[str, _one_of(MERGE_METHODS)]
+Tier = Annotated[TierName, _one_of(TIERS)]
 CommandName = Annotated[str, _one_of(COMMANDS)]
 EnvRef = Annotated[Name, PlainValidator(_known_environment)]
 
@@ -107,7 +110,15 @@ class Frozen(BaseModel):
 
 
 class GitLabConfig(Frozen):
-    """Where the GitOps repository lives and how to talk to GitLab."""
+    """Where the GitOps repository lives and how to talk to GitLab.
+
+    ``tier``: ``auto`` (default) finds out whether merge request approval
+    rules exist from GitLab's first answer (a 404 means Free); ``free``
+    never calls the route; ``premium`` always does, and a 404 is an error.
+    ``changelog`` (default true): list the titles of the source project's
+    merge requests merged between the deployed and the new tag in the
+    description, one compare call when the bot may read that project.
+    """
 
     url: HttpUrl
     token_env: EnvVarName = "GITLAB_TOKEN"
@@ -116,6 +127,8 @@ class GitLabConfig(Frozen):
     timeout_seconds: PositiveInt = 30
     retry_deadline_seconds: PositiveInt = 120
     max_concurrent_calls: PositiveInt = 8
+    tier: Tier = "auto"
+    changelog: Bool = True
 
 
 class StaticToken(Frozen):

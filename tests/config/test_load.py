@@ -196,6 +196,8 @@ def test_defaults() -> None:
         "timeout_seconds": 30,
         "retry_deadline_seconds": 120,
         "max_concurrent_calls": 8,
+        "tier": "auto",
+        "changelog": True,
     }
     assert config.server.model_dump() == {
         "webhook_secret_env": "GITOPS_BOT_WEBHOOK_SECRET",
