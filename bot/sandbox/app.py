@@ -36,6 +36,7 @@ ROUTE_MODULES = [
     "bot.sandbox.routes.groups",
     "bot.sandbox.routes.projects",
     "bot.sandbox.routes.members",
+    "bot.sandbox.routes.access_tokens",
     "bot.sandbox.routes.hooks",
     "bot.sandbox.routes.protected_branches",
     "bot.sandbox.routes.files",

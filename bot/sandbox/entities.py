@@ -46,7 +46,7 @@ def user_full(state: Any, user: User, *, private: bool) -> dict[str, Any]:
         "website_url": "",
         "organization": "",
         "job_title": "",
-        "bot": False,
+        "bot": user.bot,
     }
     if private:
         body.update(

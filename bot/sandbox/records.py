@@ -25,6 +25,7 @@ class User:
     namespace_id: int = 0
     state: str = "active"
     created_at: str = ""
+    bot: bool = False  # the bot user behind a project access token
 
 
 @dataclass

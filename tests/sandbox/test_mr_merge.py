@@ -6,6 +6,7 @@ import gitlab
 import pytest
 
 from bot.sandbox.records import DEVELOPER, MAINTAINER, REPORTER
+from bot.sandbox.testing import client
 from tests.sandbox.mr_support import (
     add_member,
     error_of,
@@ -244,14 +245,32 @@ def test_push_resets_approvals_on_premium(project, sandbox, gl) -> None:
     assert any(n.body.startswith("added 1 commit") for n in mr.notes.list(get_all=True))
 
 
-def test_reset_approvals_is_for_bots_only(project) -> None:
-    """A human (even admin) resetting approvals gets 401."""
+def test_reset_approvals_is_for_bots_only(project, sandbox, gl) -> None:
+    """Humans (even admin, even named like a bot) get 401; a token's bot resets."""
     mr = open_mr(project)
+    lookalike, lookalike_gl = user_client(sandbox, gl, f"project_{project.id}_bot_x")
+    add_member(sandbox, project.id, lookalike.id, DEVELOPER)
+    dev, dev_gl = user_client(sandbox, gl, "dev")
+    add_member(sandbox, project.id, dev.id, DEVELOPER)
+    dev_gl.projects.get(project.id, lazy=True).mergerequests.get(mr.iid).approve()
+    token = project.access_tokens.create(
+        {"name": "bot", "scopes": ["api"], "access_level": DEVELOPER}
+    )
+    as_bot = client(sandbox, token.token).projects.get(project.id, lazy=True)
 
+    for human in (gl, lookalike_gl):
+        theirs = human.projects.get(project.id, lazy=True).mergerequests.get(mr.iid)
+        with pytest.raises(gitlab.GitlabAuthenticationError) as excinfo:
+            theirs.reset_approvals()
+        assert error_of(excinfo) == (401, "401 Unauthorized")
+        assert [a["user"]["id"] for a in mr.approvals.get().approved_by] == [dev.id]
+
+    assert as_bot.mergerequests.get(mr.iid).reset_approvals() == 202
+    assert mr.approvals.get().approved_by == []
+    mr.merge()
     with pytest.raises(gitlab.GitlabAuthenticationError) as excinfo:
-        mr.reset_approvals()
-
-    assert excinfo.value.response_code == 401
+        as_bot.mergerequests.get(mr.iid).reset_approvals()
+    assert error_of(excinfo) == (401, "401 Unauthorized")
 
 
 def test_free_tier_has_no_rules(make_user) -> None:

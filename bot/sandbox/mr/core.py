@@ -130,11 +130,8 @@ def can_merge_into(state: Any, record: User, project: Project, branch: str) -> b
 
 
 def is_bot(record: User) -> bool:
-    """Whether ``record`` is a project or group access token's bot user."""
-    if getattr(record, "bot", False):
-        return True
-    name = record.username
-    return name.startswith(("project_", "group_")) and "_bot" in name
+    """Whether ``record`` is a project access token's bot user."""
+    return record.bot
 
 
 async def emit_hook(
