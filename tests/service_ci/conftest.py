@@ -140,6 +140,7 @@ class World:
     bot_user_id: int
     control: Control
     clock: OffsetClock
+    bot_token: str
 
     def group(self, path: str) -> Any:
         """The group ``path``, created on first use."""
@@ -208,6 +209,11 @@ def changed_lines(mr: Any) -> list[str]:
     return lines
 
 
+def staging_labels(app: str) -> set[str]:
+    """The labels of a staging MR: the bot's three, then the environment's."""
+    return {"gitops-bot", f"app::{app}", "env::staging", "team::deploy"}
+
+
 def tag_bump(old: str, new: str) -> list[str]:
     """The only diff lines a tag bump may have."""
     return [f"-    newTag: {old}", f"+    newTag: {new}"]
@@ -224,12 +230,16 @@ def gitops_files() -> dict[str, str]:
     return files
 
 
+def bot_config_text(gitlab_url: str, token_env: str = "SCI_GITLAB_TOKEN") -> str:
+    """The tests' bot configuration (YAML) for the sandbox at ``gitlab_url``."""
+    text = (DATA / "bot.yaml").read_text()
+    text = text.replace("url: http://127.0.0.1:1", f"url: {gitlab_url}")
+    return text.replace("token_env: SCI_GITLAB_TOKEN", f"token_env: {token_env}")
+
+
 def bot_config(gitlab_url: str) -> Config:
     """The tests' bot configuration pointed at the sandbox."""
-    text = (DATA / "bot.yaml").read_text()
-    return parse_config(
-        text, str(DATA / "bot.yaml"), {"GITOPS_BOT_GITLAB_URL": gitlab_url}
-    )
+    return parse_config(bot_config_text(gitlab_url), str(DATA / "bot.yaml"), {})
 
 
 def _seed_gitops(world_gl: gitlab.Gitlab, bot_user_id: int) -> Any:
@@ -278,6 +288,7 @@ def world(job_path: None) -> Iterator[World]:
                 bot_user.id,
                 Control(sandbox.url, sandbox.root_token),
                 clock,
+                bot_token,
             )
         finally:
             bot.stop()

@@ -10,6 +10,7 @@ from tests.service_ci.conftest import (
     World,
     changed_lines,
     job_log,
+    staging_labels,
     tag_bump,
     trigger_ci,
 )
@@ -29,7 +30,7 @@ def test_tags_open_then_update_one_merge_request(world: World) -> None:
     [mr] = world.bot_mrs("web")
     assert mr.web_url in log, "the job prints the MR's URL"
     assert (mr.state, mr.title) == ("opened", "Deploy web v1.1.0 to staging")
-    assert set(mr.labels) == {"gitops-bot", "app::web", "env::staging", "team::deploy"}
+    assert set(mr.labels) == staging_labels("web")
     assert changed_lines(mr) == tag_bump("v1.0.0", "v1.1.0")
 
     second = world.tag(web, "v1.2.0")

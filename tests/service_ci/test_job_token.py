@@ -15,6 +15,7 @@ from tests.service_ci.conftest import (
     World,
     changed_lines,
     job_log,
+    staging_labels,
     tag_bump,
     trigger_ci,
 )
@@ -48,7 +49,7 @@ def test_job_token_opens_the_mr_and_dies_with_its_job(world: World) -> None:
 
     [mr] = world.bot_mrs("api")
     assert mr.web_url in log
-    assert set(mr.labels) == {"gitops-bot", "app::api", "env::staging", "team::deploy"}
+    assert set(mr.labels) == staging_labels("api")
     assert changed_lines(mr) == tag_bump("v1.0.0", "v2.0.0")
 
     world.control.clear_log()
