@@ -159,10 +159,11 @@ def create_commit(
     message: str,
     author: Signature,
 ) -> str:
-    """Write a commit of ``actions`` on top of ``parent``; refuse an empty change."""
+    """Write a commit of ``actions`` on top of ``parent`` (an empty one too).
+
+    Checked 2026-12-03: the files API doc promises a 400 for identical content,
+    but GitLab answers success and records an empty commit (gitlab-org/gitlab
+    issues 25668, 256263, 391597); the sandbox does what GitLab does.
+    """
     tree = build_tree(repo, parent, actions)
-    if parent is not None and tree == repo.tree_of(parent):
-        # GitLab refuses commits that change nothing (files API doc: identical
-        # content); the exact text for the commits API is not documented.
-        raise CommitRefused("No changes: the actions leave the files as they were")
     return repo.commit_tree(tree, [parent] if parent else [], message, author)

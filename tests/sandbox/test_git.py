@@ -67,10 +67,6 @@ def test_first_commit_has_no_parent_and_reads_back(repo) -> None:
             Action("move", "b.txt", previous_path="no.txt"),
             "A file with this name doesn't exist",
         ),
-        (
-            Action("update", "a.txt", b"a"),
-            "No changes: the actions leave the files as they were",
-        ),
     ],
 )
 def test_refused_actions(repo, action, message) -> None:

@@ -242,7 +242,11 @@ def test_push_resets_approvals_on_premium(project, sandbox, gl) -> None:
     after = project.mergerequests.get(mr.iid)
     assert after.sha == new_head == after.diff_refs["head_sha"]
     assert mr.approvals.get().approved_by == []
-    assert any(n.body.startswith("added 1 commit") for n in mr.notes.list(get_all=True))
+    bodies = [n.body for n in mr.notes.list(get_all=True) if n.system]
+    added = [body for body in bodies if body.startswith("added 1 commit\n\n")]
+    assert len(added) == 1
+    assert f"<ul><li>{new_head[:8]} - edit feature.txt</li></ul>" in added[0]
+    assert "[Compare with previous version](/" in added[0]
 
 
 def test_reset_approvals_is_for_bots_only(project, sandbox, gl) -> None:

@@ -76,6 +76,16 @@ def test_labels_are_created_on_the_fly(project) -> None:
             400,
             {"base": ['Source branch "nope" does not exist']},
         ),
+        (
+            {"source_branch": "nope", "target_branch": "gone", "title": "t"},
+            400,
+            {
+                "base": [
+                    'Source branch "nope" does not exist',
+                    'Target branch "gone" does not exist',
+                ]
+            },
+        ),
     ],
 )
 def test_create_refusals(project, gl, data, status, message) -> None:

@@ -149,7 +149,6 @@ def test_create_with_base64_encoding_stores_the_bytes(make_project) -> None:
     [
         ("post", "README.md", "A file with this name already exists"),
         ("put", "missing.txt", "A file with this name doesn't exist"),
-        ("put", "README.md", "No changes: the actions leave the files as they were"),
     ],
 )
 def test_write_refusals_change_nothing(gl, make_project, method, path, message) -> None:
@@ -166,6 +165,21 @@ def test_write_refusals_change_nothing(gl, make_project, method, path, message) 
     assert caught.value.response_code == 400
     assert caught.value.error_message == message
     assert project.branches.get("main").commit["id"] == before
+
+
+def test_identical_content_makes_an_empty_commit(make_project) -> None:
+    """As gitlab.com does (not as its docs say): 200 and a commit with no diff."""
+    project = make_project("app")
+    before = project.branches.get("main").commit["id"]
+
+    project.files.update(
+        "README.md", {"branch": "main", "content": "# app\n", "commit_message": "m"}
+    )
+
+    after = project.branches.get("main").commit["id"]
+    assert after != before
+    assert project.commits.get(after).parent_ids == [before]
+    assert project.commits.get(after).diff() == []
 
 
 def test_stale_last_commit_id_on_update_is_refused(make_project) -> None:

@@ -98,6 +98,9 @@ async def create_award(request: web.Request) -> web.Response:
 
     name = str(values["name"])
     kind, target_id = awardable(mr, note)
+    # Wording checked 2026-12-03 (AwardEmojis::AddService -> not_found!). Known
+    # gap: only the name's shape is checked, not GitLab's emoji list, so a
+    # well-formed unknown name such as "xxqq" is accepted here but not there.
     if not EMOJI_NAME.match(name):
         raise http.api_error(
             404, "404 Award Emoji Name is not a valid emoji name Not Found"

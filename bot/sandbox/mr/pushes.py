@@ -8,6 +8,7 @@ target branch only re-checks mergeability (conflicts, rebase need).
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from bot.sandbox.git import ZERO_SHA
@@ -70,16 +71,30 @@ async def source_pushed(
 def commits_note(
     state: Any, project: Project, before: str | None, mr: MergeRequest
 ) -> str:
-    """``added 2 commits`` with one line per commit (at most 20 listed)."""
+    """GitLab's ``added 2 commits`` note: an HTML list and a compare link.
+
+    Checked 2026-12-03 against SystemNotes::CommitService#add_commits. Known
+    gaps: commits already in the MR before a force push are not summarised
+    on their own line, and the link carries no ``diff_id`` (diff versions are
+    not modelled).
+    """
     repo = core.repository(state, project)
     after = mr.sha or ZERO_SHA
     forced = before is None or not repo.is_ancestor(before, after)
     exclude = mr.start_sha if forced else before
     commits = repo.log(after, exclude=exclude, max_count=MAX_LISTED_COMMITS)
-    count = len(commits)
-    lines = [f"* {info.id[:8]} - {info.title}" for info in commits]
-    noun = "commit" if count == 1 else "commits"
-    return f"added {count} {noun}\n\n" + "\n".join(lines)
+    items = "".join(
+        f"<li>{info.id[:8]} - {html_escape(info.title)}</li>" for info in commits
+    )
+    noun = "commit" if len(commits) == 1 else "commits"
+    path = f"/{core.project_path(state, project)}/-/merge_requests/{mr.iid}/diffs"
+    link = f"[Compare with previous version]({path}?start_sha={before or ''})"
+    return f"added {len(commits)} {noun}\n\n<ul>{items}</ul>\n\n{link}"
+
+
+def html_escape(text: str) -> str:
+    """Escape as Rails' ``content_tag`` does (``'`` becomes ``&#39;``)."""
+    return html.escape(text, quote=True).replace("&#x27;", "&#39;")
 
 
 def on_branch_deleted(state: Any, project: Project, branch: str) -> None:

@@ -151,12 +151,16 @@ def ensure_branches(state: Any, project: Project, source: str, target: str) -> N
         message = ["You can't use same project/branch for source and target"]
         raise http.api_error(422, message)
 
+    # Checked 2026-12-03 against MergeRequests::BuildService: every missing
+    # branch adds its own error on ``base``; the API renders them as a 400.
     repo = core.repository(state, project)
-    for kind, branch in (("Source", source), ("Target", target)):
-        if repo.head(branch) is None:
-            # Inferred from MergeRequests::BuildService, not re-verified.
-            message = {"base": [f'{kind} branch "{branch}" does not exist']}
-            raise http.api_error(400, message)
+    missing = [
+        f'{kind} branch "{branch}" does not exist'
+        for kind, branch in (("Source", source), ("Target", target))
+        if repo.head(branch) is None
+    ]
+    if missing:
+        raise http.api_error(400, {"base": missing})
 
 
 def build_mr(
