@@ -4,7 +4,10 @@ The job proves who it is with its GitLab CI/CD ID token (the variable named
 by ``--id-token-env``, GITOPS_BOT_ID_TOKEN by default) or, failing that, its
 CI_JOB_TOKEN. The bot's answer is printed as it came: the merge request URL
 on success, the bot's own message on a refusal. 5xx, 429 and connection
-failures are retried until ``--timeout``; a 4xx is final.
+failures are retried until ``--timeout`` (a 429's Retry-After is obeyed);
+a 4xx is final. ``--wait merged`` polls the deployment until the target
+branch runs the tag, and fails as soon as the merge request is gone
+without it (closed, or superseded by another tag).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import urllib.request
 from dataclasses import dataclass
 
 from tenacity import (
+    RetryCallState,
     retry,
     retry_if_exception_type,
     stop_after_delay,
@@ -28,10 +32,22 @@ from tenacity import (
 from bot.errors import GitLabError, InvalidInput, Refused
 
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+BACKOFF_SECONDS = 1.0
+BACKOFF_MAX_SECONDS = 30.0
+POLL_SECONDS = 5.0
 
 
 class BotUnavailable(GitLabError):
     """The bot answered 5xx/429 or not at all until the deadline."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        """``retry_after``: the seconds the bot asked us to wait, if it did."""
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class NotMerged(GitLabError):
+    """``--wait merged`` ended without the tag on the target branch."""
 
 
 @dataclass(frozen=True)
@@ -89,11 +105,22 @@ def _request(url: str, headers: dict[str, str], body: dict | None) -> Answer:
             answer = Answer(response.status, json.loads(response.read() or b"{}"))
     except urllib.error.HTTPError as error:
         answer = Answer(error.code, _decode(error.read()))
+        retry_after = _seconds(error.headers.get("Retry-After"))
     except (urllib.error.URLError, OSError) as error:
         raise BotUnavailable(f"{url}: {getattr(error, 'reason', error)}") from error
     if answer.status in RETRYABLE_STATUSES:
-        raise BotUnavailable(f"{url}: HTTP {answer.status}: {_message(answer)}")
+        raise BotUnavailable(
+            f"{url}: HTTP {answer.status}: {_message(answer)}", retry_after
+        )
     return answer
+
+
+def _seconds(header: str | None) -> float | None:
+    """Retry-After in seconds (the HTTP-date form is treated as absent)."""
+    try:
+        return max(0.0, float(header)) if header else None
+    except ValueError:
+        return None
 
 
 def _decode(raw: bytes) -> dict:
@@ -108,13 +135,23 @@ def _message(answer: Answer) -> str:
     return str(answer.body.get("message") or answer.body.get("error") or answer.body)
 
 
+def _backoff(state: RetryCallState) -> float:
+    """The bot's Retry-After when it gave one, else jittered exponential."""
+    jitter = wait_random_exponential(
+        multiplier=BACKOFF_SECONDS, max=BACKOFF_MAX_SECONDS
+    )(state)
+    error = state.outcome.exception() if state.outcome else None
+    asked = getattr(error, "retry_after", None)
+    return jitter if asked is None else min(asked, BACKOFF_MAX_SECONDS)
+
+
 def call_bot(
     url: str, headers: dict[str, str], body: dict | None, timeout: float
 ) -> Answer:
     """Send one request, retrying 5xx, 429 and connection failures until timeout."""
     send = retry(
         retry=retry_if_exception_type(BotUnavailable),
-        wait=wait_random_exponential(multiplier=1, max=30),
+        wait=_backoff,
         stop=stop_after_delay(timeout),
         reraise=True,
     )(_request)
@@ -124,19 +161,39 @@ def call_bot(
 def wait_for_merge(
     base: str, headers: dict[str, str], args: argparse.Namespace
 ) -> None:
-    """Poll the deployment until its merge request is merged or the timeout."""
+    """Poll the deployment until the target runs our tag; raise ``NotMerged``."""
     deadline = time.monotonic() + args.timeout
     status_url = f"{base}/api/v1/deployments/{args.app}/{args.env}"
-    while time.monotonic() < deadline:
+    while True:
         answer = call_bot(status_url, headers, None, args.timeout)
-        request = answer.body.get("merge_request") or {}
-        if request.get("state") == "merged" or (
-            not request and answer.body.get("tag") == args.tag
-        ):
+        if answer.status >= 400:
+            raise NotMerged(f"wait merged: HTTP {answer.status}: {_message(answer)}")
+        if is_merged(answer.body, args.tag, args.digest):
             print("merged", file=sys.stderr)
             return
-        time.sleep(5)
-    raise BotUnavailable(f"not merged within {args.timeout:.0f}s")
+        if time.monotonic() + POLL_SECONDS > deadline:
+            raise NotMerged(f"wait merged: not merged within {args.timeout:g}s")
+        time.sleep(POLL_SECONDS)
+
+
+def is_merged(status: dict, tag: str | None, digest: str | None) -> bool:
+    """Whether the deployment status shows ours merged; raise if it never will.
+
+    With an open merge request we keep waiting. Without one, the target
+    branch either runs what we asked for (merged) or not: the merge request
+    was closed, or another tag replaced ours.
+    """
+    if status.get("merge_request"):
+        return False
+    wanted, running = (
+        (tag, status.get("tag")) if tag else (digest, status.get("digest"))
+    )
+    if running == wanted:
+        return True
+    raise NotMerged(
+        f"wait merged: no open merge request and the target runs {running}, "
+        f"not {wanted}: the merge request was closed or superseded"
+    )
 
 
 def run_trigger(args: argparse.Namespace) -> int:

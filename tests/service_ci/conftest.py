@@ -25,6 +25,7 @@ import pytest
 from aiohttp import web
 
 from bot.config import Config, parse_config
+from bot.sandbox.ci import tokens
 from bot.sandbox.ci.testing import wait_for_settled_sync
 from bot.sandbox.server import SandboxThread
 from bot.sandbox.testing import client, create_user
@@ -240,6 +241,33 @@ def bot_config_text(gitlab_url: str, token_env: str = "SCI_GITLAB_TOKEN") -> str
 def bot_config(gitlab_url: str) -> Config:
     """The tests' bot configuration pointed at the sandbox."""
     return parse_config(bot_config_text(gitlab_url), str(DATA / "bot.yaml"), {})
+
+
+def claims_for(world: World, path: str, audience: str, now: float) -> dict[str, Any]:
+    """GitLab's ID token claims for a tag job of ``path`` at time ``now``."""
+    identity = tokens.JobIdentity(
+        issuer=world.sandbox.url,
+        project_id=1,
+        project_path=path,
+        namespace_id=1,
+        namespace_path=path.rsplit("/", 1)[0],
+        user_id=1,
+        user_login="root",
+        user_email="root@example.com",
+        pipeline_id=1,
+        pipeline_source="push",
+        job_id=1,
+        ref="v3.0.0",
+        ref_type="tag",
+        ref_protected=False,
+        sha="0" * 40,
+    )
+    return tokens.id_token_claims(identity, audience, now=now)
+
+
+def sandbox_signed(world: World, claims: dict[str, Any]) -> str:
+    """``claims`` signed by the sandbox's own current CI key."""
+    return world.sandbox.call(lambda: world.sandbox.state.ci.keys.sign(claims))
 
 
 def _seed_gitops(world_gl: gitlab.Gitlab, bot_user_id: int) -> Any:

@@ -17,7 +17,13 @@ import requests
 from cryptography.hazmat.primitives import serialization
 
 from bot.sandbox.ci import tokens
-from tests.service_ci.conftest import World, job_log, trigger_ci
+from tests.service_ci.conftest import (
+    World,
+    claims_for,
+    job_log,
+    sandbox_signed,
+    trigger_ci,
+)
 
 ROGUE_CI = trigger_ci("web")
 
@@ -39,33 +45,6 @@ def test_project_not_among_the_sources_fails_its_job_with_the_403(
     assert "project shop/rogue may not deploy app web; allowed sources: shop/web" in log
     assert world.bot_mrs("web") == []
     assert world.gitops_writes() == []
-
-
-def claims_for(world: World, path: str, audience: str, now: float) -> dict[str, Any]:
-    """GitLab's ID token claims for a tag job of ``path`` at time ``now``."""
-    identity = tokens.JobIdentity(
-        issuer=world.sandbox.url,
-        project_id=1,
-        project_path=path,
-        namespace_id=1,
-        namespace_path=path.rsplit("/", 1)[0],
-        user_id=1,
-        user_login="root",
-        user_email="root@example.com",
-        pipeline_id=1,
-        pipeline_source="push",
-        job_id=1,
-        ref="v3.0.0",
-        ref_type="tag",
-        ref_protected=False,
-        sha="0" * 40,
-    )
-    return tokens.id_token_claims(identity, audience, now=now)
-
-
-def sandbox_signed(world: World, claims: dict[str, Any]) -> str:
-    """``claims`` signed by the sandbox's own current CI key."""
-    return world.sandbox.call(lambda: world.sandbox.state.ci.keys.sign(claims))
 
 
 def foreign_signed(world: World, claims: dict[str, Any], kid: str) -> str:

@@ -1,0 +1,313 @@
+"""`gitops-bot trigger` against a scripted bot on loopback.
+
+The stub answers each request with the next scripted answer and records
+what it received. Sleeps between retries are recorded instead of slept
+(``time.sleep`` is replaced), so the tests see every wait and take none.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from bot import trigger
+from bot.cli import main
+from tests.service_ci.conftest import AUDIENCE, World, claims_for, sandbox_signed
+
+MR_URL = "http://gitlab.example/platform/gitops/-/merge_requests/7"
+CREATED = (
+    201,
+    {},
+    {"status": "opened", "merge_request": {"iid": 7, "web_url": MR_URL}},
+)
+CI_ENV = {
+    "GITOPS_BOT_ID_TOKEN": "header.payload.signature",
+    "CI_JOB_TOKEN": "glcbt-job-token",
+    "CI_PROJECT_PATH": "shop/web",
+    "CI_COMMIT_SHA": "a" * 40,
+    "CI_COMMIT_REF_NAME": "v1.2.0",
+    "CI_PIPELINE_URL": "http://gitlab.example/shop/web/-/pipelines/5",
+}
+
+Scripted = tuple[int, dict[str, str], dict[str, Any]]
+
+
+def _lower(headers: Any) -> dict[str, str]:
+    """Header names in lower case (urllib sends ``Job-token``)."""
+    return {name.lower(): value for name, value in headers.items()}
+
+
+class StubBot:
+    """Answers requests from a script; records (method, path, headers, body).
+
+    Header names are recorded in lower case.
+    """
+
+    def __init__(self, answers: list[Scripted]) -> None:
+        self.answers = list(answers)
+        self.received: list[tuple[str, str, dict[str, str], Any]] = []
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+                self.answer()
+
+            def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
+                self.answer()
+
+            def answer(self) -> None:
+                length = int(self.headers.get("Content-Length", 0))
+                body = json.loads(self.rfile.read(length) or b"null")
+                stub.received.append(
+                    (self.command, self.path, _lower(self.headers), body)
+                )
+                status, headers, payload = stub.answers.pop(0)
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                for name, value in {**headers, "Content-Length": len(data)}.items():
+                    self.send_header(name, str(value))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: Any) -> None:
+                """Stay quiet."""
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(
+            target=self.server.serve_forever,
+            kwargs={"poll_interval": 0.02},
+            daemon=True,
+        ).start()
+
+    def close(self) -> None:
+        """Stop serving."""
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Every sleep of the command, recorded and skipped."""
+    recorded: list[float] = []
+    monkeypatch.setattr("time.sleep", recorded.append)
+    return recorded
+
+
+@pytest.fixture
+def ci_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The variables GitLab gives a tag job with an ID token."""
+    for name, value in CI_ENV.items():
+        monkeypatch.setenv(name, value)
+
+
+@pytest.fixture
+def stub() -> Iterator[Any]:
+    """Factory: a stub bot with scripted answers, closed after the test."""
+    made: list[StubBot] = []
+
+    def make(*answers: Scripted) -> StubBot:
+        made.append(StubBot(list(answers)))
+        return made[-1]
+
+    yield make
+    for bot in made:
+        bot.close()
+
+
+def run(url: str, *extra: str) -> int:
+    """`gitops-bot trigger` for web/staging v1.2.0 against ``url``."""
+    argv = ["trigger", "--url", url, "--app", "web", "--env", "staging"]
+    return main([*argv, "--tag", "v1.2.0", "--timeout", "30", *extra])
+
+
+def test_prints_the_mr_url_and_sends_the_id_token_and_source(
+    stub: Any, ci_env: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """201: exit 0, stdout is the MR URL; the body names the pipeline as source."""
+    bot = stub(CREATED)
+
+    assert run(bot.url) == 0
+
+    assert capsys.readouterr().out == MR_URL + "\n"
+    [(method, path, headers, body)] = bot.received
+    assert (method, path) == ("POST", "/api/v1/deployments")
+    assert headers["authorization"] == "Bearer header.payload.signature"
+    assert "job-token" not in headers
+    assert body == {
+        "app": "web",
+        "environment": "staging",
+        "tag": "v1.2.0",
+        "force": False,
+        "source": {
+            "project": "shop/web",
+            "sha": "a" * 40,
+            "ref": "v1.2.0",
+            "pipeline_url": CI_ENV["CI_PIPELINE_URL"],
+        },
+    }
+
+
+def test_without_an_id_token_the_job_token_is_sent(
+    stub: Any, ci_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No GITOPS_BOT_ID_TOKEN: the request carries JOB-TOKEN and no bearer."""
+    monkeypatch.delenv("GITOPS_BOT_ID_TOKEN")
+    bot = stub(CREATED)
+
+    assert run(bot.url) == 0
+
+    [(_, _, headers, _)] = bot.received
+    assert headers["job-token"] == "glcbt-job-token"
+    assert "authorization" not in headers
+
+
+def test_5xx_and_429_are_retried_obeying_retry_after(
+    stub: Any, ci_env: None, sleeps: list[float], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """503, 429 (Retry-After: 7), 502, then 201: four tries, one MR URL printed."""
+    bot = stub(
+        (503, {}, {"message": "GitLab unavailable"}),
+        (429, {"Retry-After": "7"}, {"message": "slow down"}),
+        (502, {}, {}),
+        CREATED,
+    )
+
+    assert run(bot.url) == 0
+
+    assert len(bot.received) == 4
+    assert len({json.dumps(body) for *_, body in bot.received}) == 1, "same request"
+    assert sleeps[1] == 7.0, "the 429's Retry-After is obeyed"
+    for jittered in (sleeps[0], sleeps[2]):
+        assert 0 <= jittered <= trigger.BACKOFF_MAX_SECONDS
+    assert capsys.readouterr().out == MR_URL + "\n"
+
+
+@pytest.mark.parametrize(
+    ("status", "message"),
+    [
+        (403, "project shop/web may not deploy app web; allowed sources: shop/api"),
+        (409, "tag v1.2.0 is older than v1.3.0 deployed; pass force to roll back"),
+        (400, "tag: 'v 1' is not a valid image tag"),
+        (401, "ID token has expired"),
+    ],
+)
+def test_4xx_fails_at_once_with_the_bots_message(
+    stub: Any,
+    ci_env: None,
+    sleeps: list[float],
+    capsys: pytest.CaptureFixture[str],
+    status: int,
+    message: str,
+) -> None:
+    """A 4xx is final: one request, exit 2, the bot's message on stderr, no URL."""
+    bot = stub((status, {}, {"message": message}))
+
+    assert run(bot.url) == 2
+
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert f"the bot refused (HTTP {status}): {message}" in err
+    assert (len(bot.received), sleeps) == (1, [])
+
+
+def closed_port_url() -> str:
+    """A loopback URL where nothing listens."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{probe.getsockname()[1]}"
+
+
+def test_an_unreachable_bot_fails_after_the_timeout(
+    ci_env: None, sleeps: list[float], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Nothing listens: retried until --timeout, then exit 1 naming the URL."""
+    url = closed_port_url()
+
+    status = main(
+        ["trigger", "--url", url, "--app", "web", "--env", "staging"]
+        + ["--tag", "v1.2.0", "--timeout", "0.3"]
+    )
+
+    assert status == 1
+    assert url in capsys.readouterr().err
+    assert sleeps, "it retried"
+
+
+def status(merge_request: dict[str, Any] | None, tag: str) -> Scripted:
+    """A GET /api/v1/deployments/web/staging answer."""
+    return (200, {}, {"app": "web", "tag": tag, "merge_request": merge_request})
+
+
+OPEN = {"iid": 7, "web_url": MR_URL, "state": "opened", "tag": "v1.2.0"}
+
+
+def test_wait_merged_polls_until_the_target_runs_the_tag(
+    stub: Any, ci_env: None, sleeps: list[float], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--wait merged: polls while the MR is open; exit 0 once the target has it."""
+    bot = stub(CREATED, status(OPEN, "v1.0.0"), status(None, "v1.2.0"))
+
+    assert run(bot.url, "--wait", "merged") == 0
+
+    paths = [(method, path) for method, path, *_ in bot.received]
+    poll = ("GET", "/api/v1/deployments/web/staging")
+    assert paths == [("POST", "/api/v1/deployments"), poll, poll]
+    assert sleeps == [trigger.POLL_SECONDS]
+    out, err = capsys.readouterr()
+    assert (out, err) == (MR_URL + "\n", "merged\n")
+
+
+def test_wait_merged_fails_when_the_mr_is_gone_without_the_tag(
+    stub: Any, ci_env: None, sleeps: list[float], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The MR closed unmerged: exit 1 at once, saying what the target runs."""
+    bot = stub(CREATED, status(None, "v1.0.0"))
+
+    assert run(bot.url, "--wait", "merged") == 1
+
+    assert len(bot.received) == 2
+    assert sleeps == []
+    assert (
+        "no open merge request and the target runs v1.0.0, not v1.2.0: "
+        "the merge request was closed or superseded"
+    ) in capsys.readouterr().err
+
+
+def test_wait_merged_against_the_real_bot_returns_after_a_human_merge(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the real server: trigger waits on the open MR, returns 0 once merged."""
+    now = time.time()
+    token = sandbox_signed(world, claims_for(world, "shop/web", AUDIENCE, now))
+    monkeypatch.setenv("GITOPS_BOT_ID_TOKEN", token)
+    monkeypatch.setattr(trigger, "POLL_SECONDS", 0.05)
+    finished: list[int] = []
+    waiting = threading.Thread(
+        target=lambda: finished.append(run(world.bot_url, "--wait", "merged"))
+    )
+
+    waiting.start()
+    mr = wait_for_mr(world, "web")
+    assert waiting.is_alive(), "trigger waits while the MR is open"
+    world.gitops.mergerequests.get(mr.iid).merge()
+    waiting.join(timeout=30)
+
+    assert finished == [0]
+    assert world.bot_mrs("web")[0].state == "merged"
+
+
+def wait_for_mr(world: World, app: str) -> Any:
+    """The bot's MR for ``app`` once it exists (polled, up to 30 s)."""
+    for _ in range(600):
+        if found := world.bot_mrs(app):
+            return found[0]
+        time.sleep(0.05)
+    raise AssertionError(f"no merge request for {app} after 30 s")
