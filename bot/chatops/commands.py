@@ -16,7 +16,7 @@ from bot.chatops.grammar import help_text
 from bot.chatops.pins import describe_pin
 from bot.errors import Refused
 from bot.gate.execute import FAILED_LABEL, GateOutcome
-from bot.gate.model import HOLD_LABEL
+from bot.gate.model import HOLD_LABEL, MERGE_REQUESTED_LABEL
 from bot.gate.report import status_report
 from bot.record import DeployRecord, Pin, code_span, inline_text, parse_marker
 
@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from bot.chatops.handlers import Invocation
 
 RETRYABLE = frozenset({"failed", "canceled"})
+# Gate outcomes after which a `merge` command is remembered for later.
+REMEMBERED = frozenset({"waiting", "reported", "regenerated", "not-merged"})
 
 
 class NotApplicable(Refused):
@@ -43,14 +45,34 @@ async def status(invocation: Invocation) -> str:
 
 async def merge(invocation: Invocation) -> str:
     """Merge now if every check passes; a freeze yields to the override level
-    (the handler checked it)."""
+    (the handler checked it). When something else still blocks, remember the
+    request with a label, so the gate merges once the blockers clear."""
     outcome = await invocation.gate.run_locked(
         invocation.context,
         invocation.mr.iid,
         merge_requested=True,
         freeze_overridden=True,
     )
-    return describe_outcome(outcome)
+    if outcome.action not in REMEMBERED or not _still_open(outcome):
+        return describe_outcome(outcome)
+
+    if MERGE_REQUESTED_LABEL not in invocation.mr.labels:
+        await invocation.context.gitlab.update_merge_request(
+            invocation.mr.iid, add_labels=MERGE_REQUESTED_LABEL
+        )
+    remembered = (
+        f"Labelled {code_span(MERGE_REQUESTED_LABEL)}: the bot merges once these "
+        "clear, without another command."
+    )
+    assert outcome.fetched is not None  # _still_open checked it
+    if outcome.fetched.state.policy.freeze is not None:
+        remembered += " The freeze override counts only for a merge made now."
+    return f"{describe_outcome(outcome)}\n\n{remembered}"
+
+
+def _still_open(outcome: GateOutcome) -> bool:
+    """Whether the gate saw the merge request open."""
+    return outcome.fetched is not None and outcome.fetched.mr.state == "opened"
 
 
 async def hold(invocation: Invocation) -> str:

@@ -24,6 +24,7 @@ from bot.deploy.model import (
     Snapshot,
 )
 from bot.deploy.plan import check_request, is_bot_merge_request, plan_deploy, targets
+from bot.gate.model import MERGE_REQUESTED_LABEL
 from bot.gitlab import (
     ApprovalRule,
     FileAction,
@@ -177,9 +178,13 @@ async def _ensure_approval_rule(
 async def _refresh(plan: Plan, mr: MergeRequest, gitlab: GitLab) -> MergeRequest:
     """Bring title, description and labels up to date; no call when they are.
 
-    Labels are added, never replaced: a human's ``gitops::hold`` stays.
+    Labels are added, never replaced: a human's ``gitops::hold`` stays. A
+    remembered ``merge`` command is for the tag it was given on: a new tag
+    or digest drops its label, as GitLab drops approvals.
     """
     fields: dict[str, Any] = {}
+    if MERGE_REQUESTED_LABEL in mr.labels and not plan.same_request:
+        fields["remove_labels"] = MERGE_REQUESTED_LABEL
     if mr.title != plan.title:
         fields["title"] = plan.title
     if mr.description != plan.description:

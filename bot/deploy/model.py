@@ -115,9 +115,12 @@ class Plan:
 
     @property
     def same_request(self) -> bool:
-        """True when the surviving MR already proposes this tag and digest."""
+        """True when the surviving MR already proposes this tag, digest and
+        pin (an ``unpin`` of a pin not yet merged keeps the tag but must
+        still rewrite the branch)."""
         old = None if self.keep is None else parse_marker(self.keep.description)
-        return old is not None and (old.tag, old.digest) == (
+        return old is not None and (old.tag, old.digest, old.pin) == (
             self.record.tag,
             self.record.digest,
+            self.record.pin,
         )

@@ -22,6 +22,7 @@ from bot.gate.decide import (
 )
 from bot.gate.model import (
     HOLD_LABEL,
+    MERGE_REQUESTED_LABEL,
     Approver,
     CancelAutoMerge,
     Decision,
@@ -41,6 +42,7 @@ from bot.gate.report import status_report
 
 __all__ = [
     "HOLD_LABEL",
+    "MERGE_REQUESTED_LABEL",
     "ApprovalCount",
     "Approver",
     "CancelAutoMerge",

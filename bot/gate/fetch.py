@@ -5,8 +5,10 @@ When nothing changed, a decision costs 2 calls: the single merge request
 description) and its approvals, the latter only when the environment
 requires approvals. Jobs are read only when the environment names required
 jobs and the head pipeline has finished. What cannot change for a given key
-is remembered: a commit's push time per SHA, an approver's access and groups
-for ``ACCESS_TTL_SECONDS``.
+is remembered: a commit's push time per SHA, the jobs of a finished pipeline
+per (id, status, ``updated_at``), an approver's access and groups for
+``ACCESS_TTL_SECONDS``. A ``gitops::merge-requested`` label (put on by a
+``merge`` command that could not merge at once) counts as that command.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from datetime import UTC, datetime
 from bot import policy
 from bot.config import Config, EnvironmentConfig
 from bot.gate.model import (
+    MERGE_REQUESTED_LABEL,
     Approver,
     FreezeState,
     GateInput,
@@ -32,6 +35,7 @@ from bot.record import DeployRecord, parse_marker
 
 ACCESS_TTL_SECONDS = 60.0
 FINISHED = frozenset({"success", "failed", "canceled", "skipped"})
+JOBS_CACHE_SIZE = 256
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,7 @@ class GateReader:
         self._clock = clock
         self._pushed_at: dict[str, datetime | None] = {}
         self._access: dict[tuple[int, tuple[str, ...]], tuple[float, Approver]] = {}
+        self._jobs_of: dict[tuple[int, str, str], tuple[JobState, ...]] = {}
 
     async def read(
         self,
@@ -84,7 +89,7 @@ class GateReader:
             policy=gate_policy,
             now=now or datetime.now(UTC),
             pin=record.pin,
-            merge_requested=merge_requested,
+            merge_requested=merge_requested or MERGE_REQUESTED_LABEL in mr.labels,
             freeze_overridden=freeze_overridden,
         )
         if gate_policy.required_approvals > 0:
@@ -100,19 +105,31 @@ class GateReader:
             return None
         if pipeline.status not in FINISHED or pipeline.sha != mr.sha:
             return None
-        return await fetch_job_states(gitlab, pipeline.id)
+        if not pipeline.updated_at:
+            return await fetch_job_states(gitlab, pipeline.id)
+
+        # A retry moves the pipeline (status and updated_at) before any job
+        # changes, so a finished pipeline's jobs are stable for this key.
+        key = (pipeline.id, pipeline.status, pipeline.updated_at)
+        if key not in self._jobs_of:
+            if len(self._jobs_of) >= JOBS_CACHE_SIZE:
+                self._jobs_of.clear()
+            self._jobs_of[key] = await fetch_job_states(gitlab, pipeline.id)
+        return self._jobs_of[key]
 
     async def _with_approvals(self, gitlab: GitLab, state: GateInput) -> GateInput:
-        """Add the approvers, their access, and when the head was pushed."""
-        approvals = await gitlab.fetch_approvals(state.mr.iid)
-        if not approvals.entries:
-            return state
+        """Add the approvers, their access, and when the head was pushed.
 
+        The push time is read even without approvers: GitLab drops the
+        approvals on a push (Premium's reset on push), and ``status`` must
+        say so rather than just count zero.
+        """
+        approvals = await gitlab.fetch_approvals(state.mr.iid)
+        pushed = await self._pushed_at_of(gitlab, state.mr.sha)
         groups = state.policy.eligible_groups
         approvers = tuple(
             [await self._approver(gitlab, entry, groups) for entry in approvals.entries]
         )
-        pushed = await self._pushed_at_of(gitlab, state.mr.sha)
         return replace(state, approvers=approvers, head_pushed_at=pushed)
 
     async def _approver(

@@ -16,13 +16,16 @@ from bot.gate.model import (
 )
 from bot.record import code_span, inline_text
 
+# A merge request in these states is done with: no blocker is worth listing.
+FINAL_STATES = frozenset({"merged", "closed"})
+
 
 def status_report(decision: Decision, state: GateInput) -> str:
     """Render the gate's decision for a reviewer: what happens, and why."""
     where = f"!{state.mr.iid} ({inline_text(state.policy.environment)})"
     lines = [f"**Merge gate for {where}**: {_verdict(decision, state)}", ""]
     if decision.reasons:
-        lines += ["Blocking:", ""]
+        lines += ["Blocking:" if state.mr.state == "opened" else "Why:", ""]
         lines += [f"- `{reason.code}`: {reason.text}"
                   for reason in decision.reasons]  # fmt: skip
         lines.append("")
@@ -34,6 +37,10 @@ def status_report(decision: Decision, state: GateInput) -> str:
 def _verdict(decision: Decision, state: GateInput) -> str:
     """One sentence on what the bot does next."""
     head = code_span(state.mr.sha[:8])
+    if state.mr.state in FINAL_STATES:
+        return f"{state.mr.state}; nothing to do"
+    if state.mr.state != "opened":
+        return f"{inline_text(state.mr.state)}; the gate acts on open merge requests"
     if isinstance(decision, Merge) and decision.auto_merge:
         return f"ready; GitLab's auto-merge is set for head {head}"
     if isinstance(decision, Merge):

@@ -64,6 +64,7 @@ class PipelineRef:
     source: str
     ref: str
     created_at: str
+    updated_at: str = ""
 
 
 @dataclass(frozen=True)
@@ -221,6 +222,7 @@ def parse_pipeline_ref(data: dict[str, Any]) -> PipelineRef:
         source=data.get("source") or "",
         ref=data.get("ref") or "",
         created_at=data.get("created_at") or "",
+        updated_at=data.get("updated_at") or "",
     )
 
 

@@ -99,8 +99,7 @@ async def test_duplicated_webhooks_one_merge_one_reply(world: World) -> None:
 
     assert len(await world.sync(lambda: world.bot_notes(iid))) == 1
     assert (await world.state_of(iid)).state == "merged"
-    merges = [e for e in await world.sync(world.control.requests)
-              if e["method"] == "PUT" and e["path"].endswith("/merge")]  # fmt: skip
+    merges = await world.sync(world.merge_calls)
     assert [entry["status"] for entry in merges] == [200]
 
 

@@ -129,12 +129,15 @@ class World:
         return note
 
     async def ask(self, who: str, iid: int, body: str) -> str:
-        """``who`` comments on ``!iid``; return the bot's reply to it."""
+        """``who`` comments on ``!iid``; return the bot's one reply to it (a
+        reply quotes the commands; other bot notes, such as a failure report
+        the command's push led to, are not replies)."""
         count = len(await self.sync(lambda: self.bot_notes(iid)))
         await self.comment(who, iid, body)
-        replies = await self.sync(lambda: self.bot_notes(iid))
-        assert len(replies) == count + 1, replies[count:]
-        return replies[-1]
+        new = (await self.sync(lambda: self.bot_notes(iid)))[count:]
+        replies = [note for note in new if note.startswith("> ")]
+        assert len(replies) == 1, new
+        return replies[0]
 
     async def approve(self, who: str, iid: int) -> None:
         """``who`` approves ``!iid``; settle."""
@@ -183,6 +186,25 @@ class World:
     async def pipeline_status(self, pipeline_id: int) -> str:
         """The status of a pipeline now."""
         return (await self.sync(lambda: self.project.pipelines.get(pipeline_id))).status
+
+    async def sweep(self) -> None:
+        """Run the bot's periodic sweep once, now; settle."""
+        context = self.bot_app[keys.INTAKE]._make_context("e2e-sweep")
+        for sweep in self.bot_app[keys.ROUTER].sweeps:
+            await sweep(context)
+        await self.settle()
+
+    def branch_head(self, name: str) -> Any:
+        """The head commit (a dict) of branch ``name``."""
+        return self.project.branches.get(name).commit
+
+    def merge_calls(self) -> list[dict[str, Any]]:
+        """The merge calls GitLab received (from the sandbox's request log)."""
+        return [
+            entry
+            for entry in self.control.requests()
+            if entry["method"] == "PUT" and entry["path"].endswith("/merge")
+        ]
 
     def clear_faults(self) -> None:
         """Remove every pending sandbox fault."""
