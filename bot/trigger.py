@@ -212,7 +212,8 @@ def run_trigger(args: argparse.Namespace) -> int:
         raise error(f"the bot refused (HTTP {answer.status}): {_message(answer)}")
 
     request = answer.body.get("merge_request") or {}
-    print(request.get("web_url") or answer.body.get("status", "unchanged"))
+    # Flushed: with --wait the job log shows the URL while the job waits.
+    print(request.get("web_url") or answer.body.get("status", "unchanged"), flush=True)
     if args.wait == "merged" and request:
         wait_for_merge(base, headers, args)
     return 0

@@ -10,6 +10,7 @@ template's ``image:`` is ignored by the sandbox's shell executor: the
 
 from __future__ import annotations
 
+from bot.sandbox.ci.testing import find_pipelines, wait_for_settled_sync
 from tests.ci_templates.conftest import template
 from tests.service_ci.conftest import (
     World,
@@ -17,6 +18,7 @@ from tests.service_ci.conftest import (
     job_log,
     staging_labels,
     tag_bump,
+    wait_for_mr,
 )
 
 
@@ -42,3 +44,26 @@ def test_service_tag_runs_the_template_job_which_opens_the_mr(world: World) -> N
     assert set(mr.labels) == staging_labels("my-app")
     assert changed_lines(mr) == tag_bump("v1.0.0", "v1.4.0")
     assert service.pipelines.list(ref="main", get_all=True) == [], "tags only"
+
+
+def test_wait_merged_keeps_the_job_running_until_the_merge(world: World) -> None:
+    """GITOPS_BOT_WAIT=merged: the job runs until a reviewer merges, then passes."""
+    service = world.project(
+        "my-org/my-app",
+        {".gitlab-ci.yml": template("service-deploy.yml")},
+        GITOPS_BOT_URL=world.bot_url,
+        GITOPS_BOT_APP="my-app",
+        GITOPS_BOT_WAIT="merged",
+    )
+
+    service.tags.create({"tag_name": "v1.5.0", "ref": "main"})
+    mr = wait_for_mr(world, "my-app")
+    [record] = find_pipelines(world.sandbox.state, service.id, ref="v1.5.0")
+    assert record.status == "running", "the job waits for the merge"
+    world.gitops.mergerequests.get(mr.iid).merge()
+
+    [record] = wait_for_settled_sync(world.sandbox, service.id, ref="v1.5.0")
+    pipeline = service.pipelines.get(record.id)
+    log = job_log(service, pipeline, "gitops-deploy")
+    assert pipeline.status == "success", log
+    assert log.splitlines()[-3:] == [mr.web_url, "merged", "Job succeeded"]

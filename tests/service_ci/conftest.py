@@ -193,6 +193,15 @@ class World:
         return [w for w in self.control.writes() if any(m in w["path"] for m in mine)]
 
 
+def wait_for_mr(world: World, app: str) -> Any:
+    """The bot's MR for ``app`` once it exists (polled, up to 30 s)."""
+    for _ in range(600):
+        if found := world.bot_mrs(app):
+            return found[0]
+        time.sleep(0.05)
+    raise AssertionError(f"no merge request for {app} after 30 s")
+
+
 def job_log(project: Any, pipeline: Any, name: str | None = None) -> str:
     """The log of the pipeline's job ``name`` (its only job by default)."""
     jobs = pipeline.jobs.list(get_all=True)

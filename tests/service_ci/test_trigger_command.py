@@ -19,7 +19,13 @@ import pytest
 
 from bot import trigger
 from bot.cli import main
-from tests.service_ci.conftest import AUDIENCE, World, claims_for, sandbox_signed
+from tests.service_ci.conftest import (
+    AUDIENCE,
+    World,
+    claims_for,
+    sandbox_signed,
+    wait_for_mr,
+)
 
 MR_URL = "http://gitlab.example/platform/gitops/-/merge_requests/7"
 CREATED = (
@@ -302,12 +308,3 @@ def test_wait_merged_against_the_real_bot_returns_after_a_human_merge(
 
     assert finished == [0]
     assert world.bot_mrs("web")[0].state == "merged"
-
-
-def wait_for_mr(world: World, app: str) -> Any:
-    """The bot's MR for ``app`` once it exists (polled, up to 30 s)."""
-    for _ in range(600):
-        if found := world.bot_mrs(app):
-            return found[0]
-        time.sleep(0.05)
-    raise AssertionError(f"no merge request for {app} after 30 s")
