@@ -33,8 +33,18 @@ def _ok(description: str, schema: str) -> dict[str, Any]:
 def _text(pattern: str | None = None, **extra: Any) -> dict[str, Any]:
     schema: dict[str, Any] = {"type": "string", **extra}
     if pattern:
-        schema["pattern"] = f"^{pattern}$"
+        # A group: an alternation in ``pattern`` must be anchored as a whole.
+        schema["pattern"] = f"^(?:{pattern})$"
     return schema
+
+
+def _or_null(schema: dict[str, Any]) -> dict[str, Any]:
+    # The body parser takes null as "not given" for optional text fields.
+    return {**schema, "type": ["string", "null"]}
+
+
+def _given(field: str) -> dict[str, Any]:
+    return {"required": [field], "properties": {field: {"type": "string"}}}
 
 
 NAME = _text(policy.NAME_RE.pattern)
@@ -44,28 +54,43 @@ DEPLOY_REQUEST = {
     "type": "object",
     "additionalProperties": False,
     "required": ["app", "environment"],
-    "description": "Give a tag, a digest, or both.",
+    "description": "Give a tag, a digest, or both; null is the same as absent.",
+    "anyOf": [_given("tag"), _given("digest")],
     "properties": {
         "app": NAME,
         "environment": NAME,
-        "tag": _text(policy.TAG_RE.pattern),
-        "digest": _text(policy.DIGEST_RE.pattern),
+        "tag": _or_null(_text(policy.TAG_RE.pattern)),
+        "digest": _or_null(_text(policy.DIGEST_RE.pattern)),
         "source": {
-            "type": "object",
+            "type": ["object", "null"],
             "additionalProperties": False,
             "properties": {
-                "project": _text(
-                    deploy_body.PROJECT_RE.pattern,
-                    description="must equal the authenticated project if given",
+                "project": _or_null(
+                    _text(
+                        deploy_body.PROJECT_RE.pattern,
+                        description="must equal the authenticated project if given",
+                    )
                 ),
-                "sha": _text(deploy_body.SHA_RE.pattern),
-                "ref": _text(deploy_body.REF_RE.pattern),
-                "pipeline_url": _text(deploy_body.URL_RE.pattern),
+                "sha": _or_null(_text(deploy_body.SHA_RE.pattern)),
+                "ref": _or_null(_text(deploy_body.REF_RE.pattern)),
+                "pipeline_url": _or_null(_text(deploy_body.URL_RE.pattern)),
             },
         },
         "force": {"type": "boolean", "default": False},
         "dry_run": {"type": "boolean", "default": False},
     },
+    "examples": [
+        {
+            "app": "my-app",
+            "environment": "staging",
+            "tag": "v1.4.2",
+            "source": {
+                "ref": "v1.4.2",
+                "sha": "0f3c2a1b9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a",
+            },
+        },
+        {"app": "my-app", "environment": "production", "tag": "v1.4.1", "force": True},
+    ],
 }
 
 MERGE_REQUEST_REF = {
@@ -137,6 +162,15 @@ ERROR = {
     },
 }
 
+READINESS = {
+    "type": "object",
+    "required": ["status", "detail"],
+    "properties": {
+        "status": {"enum": ["ready", "unavailable"]},
+        "detail": {"type": "string", "description": "what was checked, or failed"},
+    },
+}
+
 SECURITY = [{"idToken": []}, {"jobToken": []}, {"staticToken": []}]
 COMMON_REFUSALS = {
     "400": _error("malformed input; `errors` lists every invalid field"),
@@ -174,8 +208,14 @@ DEPLOYMENT_PATH = {
         "summary": "The tag on the target branch and the open merge request.",
         "security": SECURITY,
         "parameters": [
-            {"name": name, "in": "path", "required": True, "schema": NAME}
-            for name in ("app", "environment")
+            {
+                "name": name,
+                "in": "path",
+                "required": True,
+                "schema": NAME,
+                "example": example,
+            }
+            for name, example in (("app", "my-app"), ("environment", "staging"))
         ],
         "responses": {
             "200": _ok("the deployment's state", "DeploymentStatus"),
@@ -223,8 +263,13 @@ WEBHOOK_PATH = {
 
 def build_document() -> dict[str, Any]:
     """Return the OpenAPI document of every route the server serves."""
-    ready = _plain_get("getReady", "Ready: GitLab is reachable (else 503).", JSON)
-    ready["get"]["responses"]["503"] = _error("GitLab is not reachable")
+    ready = _plain_get(
+        "getReady", "Ready: GitLab answers and takes the bot's token.", JSON
+    )
+    ready["get"]["responses"] = {
+        "200": _ok("ready", "Readiness"),
+        "503": _ok("GitLab unreachable or failing, or the token refused", "Readiness"),
+    }
     return {
         "openapi": "3.1.0",
         "info": {"title": "gitops-bot", "version": __version__},
@@ -243,6 +288,7 @@ def build_document() -> dict[str, Any]:
                 "DeployResult": DEPLOY_RESULT,
                 "DeploymentStatus": DEPLOYMENT_STATUS,
                 "Error": ERROR,
+                "Readiness": READINESS,
             },
             "securitySchemes": {
                 "idToken": {
