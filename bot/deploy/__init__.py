@@ -7,9 +7,13 @@ DESIGN.md "Deploy request", for one (app, environment):
    merge requests for the key, read in parallel (2 calls for one file);
 3. ``plan_deploy`` (pure): edit in memory, order versions, choose the
    merge request that survives, render title, description and labels;
-4. ``carry_out``: commit the branch rebuilt from the head we read, then
-   create or update the merge request. Nothing is answered before both
-   exist in GitLab (principle 4).
+4. ``carry_out``: read the changelog (``changelog``: one compare call on
+   the source project, never failing the deploy), commit the branch
+   rebuilt from the head we read, then create or update the merge
+   request. Nothing is answered before both exist in GitLab (principle 4).
+   A new MR's branch is started without ``force``: if it exists, an open
+   MR on it that escaped the label listing is version-checked before
+   anything is written.
 
 A commit landing on the target between steps 2 and 4 is not lost: the
 branch is based on the SHA we read, GitLab shows the MR as behind, and the

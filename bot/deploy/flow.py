@@ -14,6 +14,7 @@ from typing import Any
 import structlog
 
 from bot.config import Config
+from bot.deploy.changelog import changelog_span, merged_titles
 from bot.deploy.locks import KeyedLocks
 from bot.deploy.model import (
     DeployRequest,
@@ -23,20 +24,35 @@ from bot.deploy.model import (
     Plan,
     Snapshot,
 )
-from bot.deploy.plan import check_request, is_bot_merge_request, plan_deploy, targets
+from bot.deploy.plan import (
+    check_request,
+    is_bot_merge_request,
+    plan_deploy,
+    replan_with,
+    targets,
+    with_changelog,
+)
 from bot.gate.model import MERGE_REQUESTED_LABEL
 from bot.gitlab import (
     ApprovalRule,
+    Commit,
     FileAction,
     GitLab,
+    GitLabCallError,
     GitLabConflict,
+    GitLabForbidden,
     GitLabNotFound,
+    GitLabRejected,
     MergeRequest,
     NewMergeRequest,
     RepositoryFile,
 )
+from bot.record import parse_marker
 
 log = structlog.get_logger(__name__)
+
+# The changelog is a nicety: it may not hold a deploy up for long.
+CHANGELOG_DEADLINE_SECONDS = 10.0
 
 
 async def deploy(
@@ -93,25 +109,16 @@ async def _fetch_manifest(gitlab: GitLab, path: str, ref: str) -> RepositoryFile
 
 
 async def carry_out(plan: Plan, config: Config, gitlab: GitLab) -> DeployResult:
-    """Commit, then create or update the MR, then close duplicates."""
+    """Read the changelog, commit, create or update the MR, close duplicates."""
     if not plan.changed:
         return await _nothing_to_change(plan, gitlab)
 
-    commit = None
-    if not (plan.same_request and await _is_current(plan, gitlab)):
-        commit = await gitlab.commit_branch(
-            plan.branch,
-            start_sha=plan.head_sha,
-            message=_commit_message(plan),
-            actions=[
-                FileAction("update", result.path, result.text)
-                for result in plan.edits
-                if result.changed
-            ],
-        )
+    titles = await _fetch_changelog(plan, config, gitlab)
+    plan, commit = await _write_branch(plan, config, gitlab)
+    plan = with_changelog(config, plan, titles)
 
     if plan.keep is None:
-        mr, status = await _open(plan, config, gitlab)
+        mr, status = await _open(plan, config, gitlab, titles)
     else:
         mr = await _refresh(plan, plan.keep, gitlab)
         wrote = commit is not None or mr is not plan.keep
@@ -120,6 +127,82 @@ async def carry_out(plan: Plan, config: Config, gitlab: GitLab) -> DeployResult:
 
     log.info("deployed", status=status, iid=mr.iid, tag=plan.request.tag)
     return _result(plan, status, mr, None if commit is None else commit.sha)
+
+
+async def _fetch_changelog(
+    plan: Plan, config: Config, gitlab: GitLab
+) -> tuple[str, ...] | None:
+    """The titles of the source MRs merged between the tags (1 call, or none).
+
+    No call when ``gitlab.changelog`` is off, a tag or the source project
+    is unknown, or the kept MR already describes this very deployment (a
+    replay). A source project the bot may not read (403, 404) has no
+    changelog; any other failure is logged and leaves it unknown (None):
+    the changelog never fails a deploy.
+    """
+    span = changelog_span(plan.record)
+    if not config.gitlab.changelog or span is None:
+        return ()
+    if plan.keep is not None and parse_marker(plan.keep.description) == plan.record:
+        return None
+    try:
+        messages = await gitlab.fetch_compare_messages(
+            span.project,
+            span.previous_tag,
+            span.tag,
+            deadline_seconds=CHANGELOG_DEADLINE_SECONDS,
+        )
+    except (GitLabForbidden, GitLabNotFound) as error:
+        log.debug("changelog unreadable", project=span.project, status=error.status)
+        return ()
+    except GitLabCallError as error:
+        log.warning("changelog failed", project=span.project, error=str(error))
+        return None
+    return merged_titles(messages)
+
+
+async def _write_branch(
+    plan: Plan, config: Config, gitlab: GitLab
+) -> tuple[Plan, Commit | None]:
+    """Make the branch "the head we read + this change"; no commit on a replay.
+
+    With no MR listed, the branch is started without ``force``. If it
+    exists, an open MR on it may have escaped the label listing (its labels
+    removed): that MR is planned with, version check included, before
+    anything is written. A branch left by a closed MR is rebuilt in place.
+    """
+    if plan.keep is not None:
+        if plan.same_request and await _is_current(plan, gitlab):
+            return plan, None
+        return plan, await _commit(plan, gitlab, force=True)
+    try:
+        return plan, await _commit(plan, gitlab, force=False)
+    except GitLabRejected as error:
+        if not error.branch_exists:
+            raise
+
+    found = await gitlab.fetch_open_merge_requests(
+        plan.target_branch, source_branch=plan.branch
+    )
+    if not found:
+        return plan, await _commit(plan, gitlab, force=True)
+    log.warning("unlisted merge request on the branch", iids=[mr.iid for mr in found])
+    return await _write_branch(replan_with(config, plan, found), config, gitlab)
+
+
+async def _commit(plan: Plan, gitlab: GitLab, *, force: bool) -> Commit:
+    """Commit the changed files onto the branch, started from our head."""
+    return await gitlab.commit_branch(
+        plan.branch,
+        start_sha=plan.head_sha,
+        message=_commit_message(plan),
+        actions=[
+            FileAction("update", result.path, result.text)
+            for result in plan.edits
+            if result.changed
+        ],
+        force=force,
+    )
 
 
 async def _is_current(plan: Plan, gitlab: GitLab) -> bool:
@@ -131,12 +214,15 @@ async def _is_current(plan: Plan, gitlab: GitLab) -> bool:
     return branch.parent_ids == (plan.head_sha,)
 
 
-async def _open(plan: Plan, config: Config, gitlab: GitLab) -> tuple[MergeRequest, str]:
+async def _open(
+    plan: Plan, config: Config, gitlab: GitLab, titles: tuple[str, ...] | None
+) -> tuple[MergeRequest, str]:
     """Create the MR, or adopt the open one GitLab names.
 
     GitLab names one when our create was applied but its answer was lost
-    (then the description is ours already: "opened"), or when a bot MR
-    lost its labels and escaped the listing ("updated").
+    (then the description is ours already: "opened"). An MR a racing
+    writer opened on the branch is version-checked like any other; our
+    commit is on its branch by then (the race this cannot close).
     """
     env = config.environment(plan.request.environment)
     new = NewMergeRequest(
@@ -153,6 +239,7 @@ async def _open(plan: Plan, config: Config, gitlab: GitLab) -> tuple[MergeReques
         if conflict.existing_iid is None:
             raise
         existing = await gitlab.fetch_merge_request(conflict.existing_iid)
+        plan = with_changelog(config, replan_with(config, plan, (existing,)), titles)
         status = "opened" if existing.description == plan.description else "updated"
         mr = await _refresh(plan, existing, gitlab)
     await _ensure_approval_rule(plan, config, gitlab, mr, is_new=status == "opened")

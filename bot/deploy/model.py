@@ -102,6 +102,7 @@ class Plan:
     title: str
     description: str
     labels: tuple[str, ...]
+    snapshot: Snapshot
 
     @property
     def changed(self) -> bool:

@@ -11,6 +11,7 @@ from bot import policy
 from bot.chatops import command_lines
 from bot.chatops.pins import describe_pin, read_pin, with_pin
 from bot.config import Config
+from bot.deploy.changelog import changelog_span
 from bot.deploy.model import DeployRequest, Pinned, Plan, Snapshot
 from bot.gitlab import MergeRequest, RepositoryFile
 from bot.manifests import EditResult, Target, edit, find_current
@@ -98,7 +99,38 @@ def plan_deploy(config: Config, request: DeployRequest, snapshot: Snapshot) -> P
         title=config.title(app, env, tag=request.tag, digest=request.digest),
         description=_description(config, record, edits),
         labels=config.labels(app, env),
+        snapshot=snapshot,
     )
+
+
+def replan_with(config: Config, plan: Plan, found: tuple[MergeRequest, ...]) -> Plan:
+    """Plan again with ``found`` (open MRs on the bot's branch that escaped
+    the label listing) among the candidates: version-checked like the rest.
+
+    Raises the refusal ``plan_deploy`` raises, before anything is written.
+    """
+    known = {mr.iid for mr in plan.snapshot.merge_requests}
+    extra = tuple(mr for mr in found if mr.iid not in known)
+    snapshot = replace(
+        plan.snapshot, merge_requests=plan.snapshot.merge_requests + extra
+    )
+    return plan_deploy(config, plan.request, snapshot)
+
+
+def with_changelog(config: Config, plan: Plan, titles: tuple[str, ...] | None) -> Plan:
+    """The plan whose description lists ``titles`` (the merged MRs).
+
+    ``titles`` None means they are unknown (not fetched, or the fetch
+    failed): an MR that already describes this very deployment keeps its
+    description, changelog included, instead of losing it.
+    """
+    if titles is None:
+        old = None if plan.keep is None else parse_marker(plan.keep.description)
+        if plan.keep is not None and old == plan.record:
+            return replace(plan, description=plan.keep.description)
+        return plan
+    description = _description(config, plan.record, plan.edits, titles)
+    return replace(plan, description=description)
 
 
 def _survivor(
@@ -189,26 +221,29 @@ def _superseded(old: DeployRecord | None, tag: str | None) -> tuple[str, ...]:
 
 
 def _description(
-    config: Config, record: DeployRecord, edits: tuple[EditResult, ...]
+    config: Config,
+    record: DeployRecord,
+    edits: tuple[EditResult, ...],
+    changelog: tuple[str, ...] = (),
 ) -> str:
-    """The reviewer's description with the hidden record marker."""
+    """The reviewer's description with the hidden record marker.
+
+    ``changelog`` is filled in by the flow (``with_changelog``), which may
+    read the source project; planning alone never does.
+    """
     return render_description(
         record,
         merge_request_commands=command_lines(config.server.command_prefix),
         compare_url=_compare_url(config, record),
-        # TODO: titles of the source project's merged MRs between the tags
-        # need the bot to read the source project; absent until it may.
-        changelog=(),
+        changelog=changelog,
         diff_summary="".join(result.diff for result in edits),
     )
 
 
 def _compare_url(config: Config, record: DeployRecord) -> str | None:
     """The source project's compare page between the old and new tags."""
-    project = record.source.project if record.source else None
-    if not (project and record.previous_tag and record.tag):
-        return None
-    if record.previous_tag == record.tag:
+    span = changelog_span(record)
+    if span is None:
         return None
     base = str(config.gitlab.url).rstrip("/")
-    return f"{base}/{project}/-/compare/{record.previous_tag}...{record.tag}"
+    return f"{base}/{span.project}/-/compare/{span.previous_tag}...{span.tag}"

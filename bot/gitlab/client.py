@@ -116,11 +116,14 @@ class GitLab(ReviewCalls):
         start_sha: str,
         message: str,
         actions: Sequence[FileAction],
+        force: bool = True,
     ) -> Commit:
         """Set ``branch`` to ``start_sha`` + ``actions`` in one commit (1 call).
 
         ``force`` rebuilds an existing branch in place: the branch, and the
         merge request on it, survive; it is never deleted and re-created.
+        Without ``force`` an existing branch is refused (``GitLabRejected``,
+        ``branch_exists``) and left as it is.
         """
         data = await self._api.call(
             f"commit_branch {branch}",
@@ -129,7 +132,7 @@ class GitLab(ReviewCalls):
             body={
                 "branch": branch,
                 "start_sha": start_sha,
-                "force": True,
+                "force": force,
                 "commit_message": message,
                 "actions": [_action_json(action) for action in actions],
             },
@@ -164,6 +167,32 @@ class GitLab(ReviewCalls):
             f"/repository/branches/{encode(name)}",
         )
         return parse_branch(data)
+
+    async def fetch_compare_messages(
+        self,
+        project: str,
+        start: str,
+        end: str,
+        *,
+        deadline_seconds: float | None = None,
+    ) -> tuple[str, ...]:
+        """The messages of the commits of ``project`` (any project the token
+        may read) reachable from ``end`` and not from ``start``, oldest first
+        (1 call: the compare API, which also sends the diffs)."""
+        data = await self._api.call(
+            f"fetch_compare_messages {project} {start}...{end}",
+            "GET /projects/:id/repository/compare",
+            f"/projects/{encode(project)}/repository/compare",
+            query={"from": start, "to": end},
+            absolute=True,
+            deadline_seconds=deadline_seconds,
+        )
+        commits = data.get("commits") if isinstance(data, dict) else None
+        return tuple(
+            str(commit.get("message") or commit.get("title") or "")
+            for commit in commits or ()
+            if isinstance(commit, dict)
+        )
 
     # Merge requests
 

@@ -14,6 +14,7 @@ import re
 from bot.errors import GitLabError
 
 _EXISTING_MR_RE = re.compile(r"already exists for this source branch: !(\d+)")
+_BRANCH_EXISTS_RE = re.compile(r"A branch called '.*' already exists")
 
 
 class GitLabCallError(GitLabError):
@@ -56,6 +57,12 @@ class GitLabConflict(GitLabCallError):
 
 class GitLabRejected(GitLabCallError):
     """400, 405, 422 and other 4xx: GitLab refused the request as sent."""
+
+    @property
+    def branch_exists(self) -> bool:
+        """True when the Commits API refused to start an existing branch anew
+        (``start_sha`` without ``force``)."""
+        return _BRANCH_EXISTS_RE.search(self.detail) is not None
 
 
 _BY_STATUS: dict[int, type[GitLabCallError]] = {

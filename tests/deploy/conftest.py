@@ -73,7 +73,12 @@ def control(sandbox: SandboxThread) -> Control:
 def live_config(sandbox: SandboxThread, project: Any) -> Config:
     """The configuration pointed at the sandbox's GitOps project."""
     config = load_test_config(sandbox.url)
-    gitlab = config.gitlab.model_copy(update={"project": project.path_with_namespace})
+    return with_gitlab(config, project=project.path_with_namespace)
+
+
+def with_gitlab(config: Config, **fields: Any) -> Config:
+    """``config`` with the ``gitlab`` section's ``fields`` replaced."""
+    gitlab = config.gitlab.model_copy(update=fields)
     return config.model_copy(update={"gitlab": gitlab})
 
 

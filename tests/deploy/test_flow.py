@@ -9,10 +9,10 @@ import pytest
 from bot.config import Config, UnknownName
 from bot.errors import InvalidInput
 from bot.policy import OlderTag
-from bot.record import parse_marker
+from bot.record import Source, parse_marker
 from bot.sandbox.server import SandboxThread
-from tests.deploy.conftest import Deployer
-from tests.gitlab.world import Control, adapter
+from tests.deploy.conftest import Deployer, with_gitlab
+from tests.gitlab.world import Control, adapter, seed_source_project
 
 LABELS = {"gitops-bot", "app::web", "env::staging", "team::deploy"}
 
@@ -85,24 +85,49 @@ async def test_update_regenerates_on_a_moved_target(
     assert len(open_mrs(project)) == 1
 
 
-async def test_calls_per_request(run: Deployer, project: Any, control: Control) -> None:
-    """One manifest file: 4 calls to open, 4 to update, 4 to regenerate on a
-    moved target, 3 (all reads) for a replay."""
+@pytest.mark.parametrize(
+    ("changelog", "budget"),
+    [
+        # open, update, regenerate on a moved target, replay
+        (False, [4, 4, 4, 3]),
+        (True, [5, 5, 4, 3]),
+    ],
+)
+async def test_calls_per_request(
+    sandbox: SandboxThread,
+    live_config: Config,
+    gl: Any,
+    project: Any,
+    control: Control,
+    changelog: bool,
+    budget: list[int],
+) -> None:
+    """One manifest file, the source project readable. Changelog off: 4 calls
+    to open, 4 to update, 4 to regenerate on a moved target, 3 (all reads)
+    for a replay. On: one compare more to open and to update, none more to
+    regenerate the same tag or to replay."""
+    seed_source_project(gl, "shop/api", {"v1.2.0": [], "v1.3.0": ["A"],
+                                         "v1.4.0": ["B"]})  # fmt: skip
+    config = with_gitlab(live_config, changelog=changelog)
+    client = adapter(sandbox.url, sandbox.root_token, config.gitlab.project)
+    run = Deployer(config, client)
     counts = []
     for step in ("v1.3.0", "v1.4.0", "move", "v1.4.0", "v1.4.0"):
         if step == "move":
             move_target(project)
             continue
         control.clear_log()
-        await run(step, app="api")
+        await run(step, app="api", source=Source(project="shop/api"))
         counts.append(control.calls())
+    client.close()
 
-    assert [sum(count.values()) for count in counts] == [4, 4, 4, 3], counts
+    assert [sum(count.values()) for count in counts] == budget, counts
     assert counts[0] == {
         "GET /projects/:id/repository/files/:file_path": 1,
         "GET /projects/:id/merge_requests": 1,
         "POST /projects/:id/repository/commits": 1,
         "POST /projects/:id/merge_requests": 1,
+        **({"GET /projects/:id/repository/compare": 1} if changelog else {}),
     }
     assert counts[1]["PUT /projects/:id/merge_requests/:iid"] == 1
     assert all(key.startswith("GET") for key in counts[3])

@@ -36,6 +36,46 @@ def seed_project(gl: gitlab.Gitlab, name: str, files: dict[str, str]) -> Any:
     return project
 
 
+def seed_source_project(
+    gl: gitlab.Gitlab, path: str, releases: dict[str, list[str]]
+) -> Any:
+    """Create the service project at ``group/name``: for each tag in order,
+    merge one MR per title into main (GitLab's merge commits), then tag it."""
+    group_path, name = path.split("/")
+    found = [g for g in gl.groups.list(get_all=True) if g.path == group_path]
+    group = (
+        found[0]
+        if found
+        else gl.groups.create({"name": group_path, "path": group_path})
+    )
+    project = gl.projects.create(
+        {"name": name, "namespace_id": group.id, "initialize_with_readme": True}
+    )
+    for tag, titles in releases.items():
+        for title in titles:
+            _merge_one(project, title)
+        project.tags.create({"tag_name": tag, "ref": project.default_branch})
+    return project
+
+
+def _merge_one(project: Any, title: str) -> None:
+    """Open an MR titled ``title`` with one new file, and merge it."""
+    branch = f"feature/{len(project.mergerequests.list(get_all=True))}"
+    project.commits.create(
+        {
+            "branch": branch,
+            "start_branch": project.default_branch,
+            "commit_message": f"Work on {title}",
+            "actions": [{"action": "create", "file_path": branch, "content": title}],
+        }
+    )
+    mr = project.mergerequests.create(
+        {"source_branch": branch, "target_branch": project.default_branch,
+         "title": title}
+    )  # fmt: skip
+    mr.merge()
+
+
 def adapter(url: str, token: str, project: str, **options: Any) -> GitLab:
     """The bot's adapter with fast retries, for tests."""
     options.setdefault("policy", FAST_RETRIES)
