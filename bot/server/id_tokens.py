@@ -3,8 +3,10 @@
 The keys come from the instance's discovery document
 (``<gitlab>/.well-known/openid-configuration`` -> ``jwks_uri``) and are
 cached. A token signed with a key id we do not hold makes us fetch the keys
-once more (GitLab rotated its signing key), at most once per
-``REFRESH_INTERVAL`` so that made-up key ids cannot make us hammer GitLab.
+once more (GitLab rotated its signing key). Such refetches happen at most
+once per ``REFRESH_INTERVAL`` so that made-up key ids cannot make us hammer
+GitLab; the first fetch does not count, so a rotation right after it is
+still seen.
 
 See GitLab's "OpenID Connect (OIDC) Authentication Using ID Tokens" page.
 """
@@ -66,6 +68,7 @@ class KeySet:
         self._clock = clock
         self._keys: dict[str, Any] = {}
         self._fetched_at: float | None = None
+        self._refetched_at: float | None = None
         self._lock = asyncio.Lock()
 
     async def fetch_key(self, key_id: str) -> Any:
@@ -86,8 +89,13 @@ class KeySet:
             ) from None
 
     def _may_refresh(self) -> bool:
-        last = self._fetched_at
-        return last is None or self._clock() - last >= REFRESH_INTERVAL
+        if self._fetched_at is None:
+            return True
+        last = self._refetched_at
+        if last is not None and self._clock() - last < REFRESH_INTERVAL:
+            return False
+        self._refetched_at = self._clock()
+        return True
 
     async def _refresh(self) -> None:
         discovery = await self._fetch_json(self._discovery_url)

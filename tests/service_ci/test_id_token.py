@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 import requests
 
 from bot.server.id_tokens import REFRESH_INTERVAL
@@ -72,12 +71,6 @@ def test_new_job_authenticates_after_the_instance_rotates_its_key(
     assert changed_lines(mr) == tag_bump("v1.0.0", "v1.2.0")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bot/server/id_tokens.py KeySet refetches keys at most every "
-    "REFRESH_INTERVAL, so a job signed with the new key within that time of the "
-    "last fetch is refused (401, not retried by trigger); reported to the lead",
-)
 def test_job_right_after_a_rotation_authenticates(world: World) -> None:
     """A rotation right after a deploy: the very next tag job still deploys."""
     web = world.project(
