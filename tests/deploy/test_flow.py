@@ -296,18 +296,6 @@ async def test_bot_mr_on_page_two_is_found(
     assert len(bot_mrs) == 1
 
 
-async def test_production_approval_rule_is_added_once(
-    run: Deployer, project: Any
-) -> None:
-    """Premium: the environment's approval rule is added on open, not on update."""
-    first = await run("v1.3.0", environment="production")
-    await run("v1.4.0", environment="production")
-
-    mr = project.mergerequests.get(first.merge_request.iid)
-    rules = [rule.name for rule in mr.approval_rules.list(get_all=True)]
-    assert rules.count("gitops-bot production") == 1
-
-
 async def test_approvals_for_an_older_tag_do_not_count(
     run: Deployer, project: Any, make_user: Any
 ) -> None:

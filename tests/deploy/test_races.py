@@ -1,0 +1,210 @@
+"""Faults other bots shipped, each against the sandbox's request log: a commit
+landing between read and write, an MR that escaped the listing, approval
+rules added on every update, a branch deleted to rebuild it, a commit when
+nothing changed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from bot.config import Config
+from bot.deploy import DeployRequest, carry_out, fetch_snapshot, plan_deploy
+from bot.policy import OlderTag
+from bot.record import parse_marker
+from tests.deploy.conftest import Deployer
+from tests.deploy.test_flow import changed_lines, move_target, open_mrs
+from tests.gitlab.world import Control
+
+BRANCH = "gitops/staging/web"
+UNRELATED = ("README.md", "# gitops", "# gitops, moved")
+TAG_LINES_13 = [
+    "-    newTag: v1.2.0  # managed by gitops-bot",
+    "+    newTag: v1.3.0  # managed by gitops-bot",
+    "-  tag: v1.2.0",
+    "+  tag: v1.3.0",
+]
+
+
+def land(project: Any, path: str, old: str, new: str) -> str:
+    """A human's commit on main replacing ``old`` by ``new`` in ``path``."""
+    text = project.files.raw(file_path=path, ref="main").decode()
+    assert old in text
+    commit = project.commits.create(
+        {"branch": "main", "commit_message": f"Edit {path}",
+         "actions": [{"action": "update", "file_path": path,
+                      "content": text.replace(old, new)}]}
+    )  # fmt: skip
+    return commit.id
+
+
+def mr_diff_lines(project: Any, iid: int) -> list[str]:
+    """The +/- lines of the merge request's own diff, as GitLab shows it."""
+    changes = project.mergerequests.get(iid).changes()["changes"]
+    return [
+        line
+        for change in changes
+        for line in change["diff"].splitlines()
+        if line[:1] in "+-" and not line.startswith(("+++", "---"))
+    ]
+
+
+def branch_deletions(control: Control) -> list[dict[str, Any]]:
+    """Logged requests that deleted a branch."""
+    return [
+        e for e in control.requests()
+        if e["method"] == "DELETE" and "/repository/branches/" in e["path"]
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("path", "old", "new"),
+    [
+        UNRELATED,
+        # The same file as the bot's edit, another line.
+        ("charts/web/values-staging.yaml", "replicaCount: 2", "replicaCount: 3"),
+    ],
+)
+async def test_commit_between_read_and_write(
+    run: Deployer, live_config: Config, project: Any, path: str, old: str, new: str
+) -> None:
+    """A commit landing on the target between the bot's read and its write:
+    the branch is "the head we read + this change", the MR's diff holds only
+    the tag lines, and the next request rebuilds it onto the new head."""
+    request = DeployRequest(app="web", environment="staging", tag="v1.3.0")
+    snapshot = await fetch_snapshot(live_config, run.gitlab, request)
+    plan = plan_deploy(live_config, request, snapshot)
+    moved = land(project, path, old, new)
+
+    first = await carry_out(plan, live_config, run.gitlab)
+
+    iid = first.merge_request.iid
+    branch = project.branches.get(BRANCH)
+    assert branch.commit["parent_ids"] == [snapshot.head_sha] != [moved]
+    assert mr_diff_lines(project, iid) == TAG_LINES_13
+
+    second = await run("v1.3.0")  # a regeneration: same tag, new head
+
+    assert (second.status, second.merge_request.iid) == ("updated", iid)
+    assert project.branches.get(BRANCH).commit["parent_ids"] == [moved]
+    assert changed_lines(project, BRANCH) == TAG_LINES_13
+    assert mr_diff_lines(project, iid) == TAG_LINES_13
+
+
+async def unlabel(project: Any, iid: int) -> None:
+    """A human strips every label from the MR: it escapes the label listing."""
+    mr = project.mergerequests.get(iid)
+    mr.labels = []
+    mr.save()
+
+
+async def test_unlisted_mr_with_a_newer_tag_is_refused_before_any_write(
+    run: Deployer, project: Any, control: Control
+) -> None:
+    """An open MR on the bot's branch that escaped the label listing, and
+    proposes a newer tag, refuses an older one before anything is written."""
+    first = await run("v1.5.0")
+    iid = first.merge_request.iid
+    await unlabel(project, iid)
+    head = project.branches.get(BRANCH).commit["id"]
+    description = project.mergerequests.get(iid).description
+    control.clear_log()
+
+    with pytest.raises(
+        OlderTag, match=f"v1.4.0 is older than v1.5.0 proposed in !{iid}"
+    ):
+        await run("v1.4.0")
+
+    assert project.branches.get(BRANCH).commit["id"] == head
+    mr = project.mergerequests.get(iid)
+    assert (mr.description, mr.labels) == (description, [])
+    # The one write attempted is the branch start GitLab refuses (400).
+    assert [(e["method"], e["status"]) for e in control.writes()] == [("POST", 400)]
+
+
+async def test_unlisted_mr_with_an_older_tag_is_adopted(
+    run: Deployer, project: Any
+) -> None:
+    """The same unlisted MR proposing an older tag is updated in place: same
+    iid, labels back, the old tag superseded, no second MR."""
+    first = await run("v1.3.0")
+    iid = first.merge_request.iid
+    await unlabel(project, iid)
+
+    second = await run("v1.4.0")
+
+    assert (second.status, second.merge_request.iid) == ("updated", iid)
+    mr = project.mergerequests.get(iid)
+    assert {"gitops-bot", "app::web", "env::staging"} <= set(mr.labels)
+    assert parse_marker(mr.description).superseded_tags == ("v1.3.0",)
+    assert [m.iid for m in open_mrs(project)] == [iid]
+
+
+async def test_approval_rule_is_added_once_over_two_updates(
+    run: Deployer, project: Any, control: Control
+) -> None:
+    """Premium: open, update twice and regenerate; the MR holds exactly one
+    rule of the bot's, created by one POST."""
+    control.clear_log()
+    first = await run("v1.3.0", environment="production")
+    await run("v1.4.0", environment="production")
+    move_target(project)
+    await run("v1.5.0", environment="production")
+
+    mr = project.mergerequests.get(first.merge_request.iid)
+    rules = [(r.name, r.approvals_required) for r in mr.approval_rules.list()]
+    assert rules.count(("gitops-bot production", 1)) == 1
+    assert control.calls()["POST /projects/:id/merge_requests/:iid/approval_rules"] == 1
+
+
+@pytest.mark.parametrize(
+    ("path", "old", "new"),
+    [
+        UNRELATED,
+        # A conflicting edit: the tag line the branch changes.
+        ("charts/web/values-staging.yaml", "tag: v1.2.0", "tag: v1.2.1"),
+    ],
+)
+async def test_regeneration_never_deletes_the_branch(
+    run: Deployer, project: Any, control: Control, path: str, old: str, new: str
+) -> None:
+    """Rebuilding the branch on a moved or conflicting target is one forced
+    commit: no branch DELETE, the MR stays open with the same iid."""
+    first = await run("v1.3.0")
+    iid = first.merge_request.iid
+    moved = land(project, path, old, new)
+    control.clear_log()
+
+    again = await run("v1.3.0")
+    newer = await run("v1.4.0")
+
+    assert branch_deletions(control) == []
+    assert again.merge_request.iid == newer.merge_request.iid == iid
+    assert project.mergerequests.get(iid).state == "opened"
+    assert project.branches.get(BRANCH).commit["parent_ids"] == [moved]
+    assert control.calls()["POST /projects/:id/repository/commits"] == 2
+
+
+@pytest.mark.parametrize(
+    ("before", "replay"),
+    [
+        ([], {"tag": "v1.2.0"}),  # the deployed tag, no MR
+        (["v1.3.0"], {"tag": "v1.3.0"}),
+        (["v1.3.0", "v1.4.0"], {"tag": "v1.4.0"}),
+        (["v1.3.0"], {"tag": "v1.3.0", "environment": "production"}),
+    ],
+)
+async def test_replay_posts_no_commit(
+    run: Deployer, control: Control, before: list[str], replay: dict[str, str]
+) -> None:
+    """A request with nothing to change makes no commit, and no write at all."""
+    environment = replay.get("environment", "staging")
+    for tag in before:
+        await run(tag, environment=environment)
+    control.clear_log()
+
+    await run(**replay)
+
+    commits = [e for e in control.requests() if e["path"].endswith("/commits")]
+    assert commits == [] and control.writes() == []
