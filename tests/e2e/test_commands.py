@@ -7,7 +7,7 @@ import aiohttp
 from bot.chatops.handlers import DONE_EMOJI
 from bot.gate.execute import FAILED_LABEL
 from bot.server import keys
-from tests.e2e.conftest import WEBHOOK_SECRET
+from tests.e2e.build import WEBHOOK_SECRET
 from tests.e2e.world import World
 
 HOLD = "gitops::hold"

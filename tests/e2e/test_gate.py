@@ -8,7 +8,7 @@ import contextlib
 import gitlab
 
 from bot.server import keys
-from tests.e2e.conftest import MakeWorld
+from tests.e2e.build import MakeWorld
 from tests.e2e.world import World
 
 SWEEP_POLLS = 100

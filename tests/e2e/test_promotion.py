@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.e2e.conftest import MakeWorld
+from tests.e2e.build import MakeWorld
 from tests.e2e.world import World
 
 PRODUCTION = "apps/web/production/kustomization.yaml"

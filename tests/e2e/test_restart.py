@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.e2e.conftest import MakeWorld
+from tests.e2e.build import MakeWorld
 
 BRANCH = "gitops/staging/web"
 MR_CREATE = r"/merge_requests$"
