@@ -99,14 +99,7 @@ class GateTriggers:
         target = environment.promote_to
         if target is None or target not in context.config.app(record.app).environments:
             return
-        request = deploy.DeployRequest(
-            app=record.app,
-            environment=target,
-            tag=record.tag,
-            digest=record.digest,
-            source=record.source,
-            requested_by=record.requested_by,
-        )
+        request = deploy.DeployRequest.from_record(record, environment=target)
         result = await self.gate.deploy(context, request)
         log.info("auto promoted", app=record.app, to=target, status=result.status)
 

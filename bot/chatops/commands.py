@@ -128,13 +128,8 @@ async def promote(invocation: Invocation) -> str:
     target = invocation.command.args[0]
     if target == record.environment:
         raise NotApplicable(f"this merge request already deploys to {target}")
-    request = deploy.DeployRequest(
-        app=record.app,
-        environment=target,
-        tag=record.tag,
-        digest=record.digest,
-        source=record.source,
-        requested_by=invocation.actor,
+    request = deploy.DeployRequest.from_record(
+        record, environment=target, requested_by=invocation.actor
     )
     result = await invocation.gate.deploy(invocation.context, request)
     return f"Promotion to {inline_text(target)}: {describe_result(result)}"
@@ -145,13 +140,12 @@ async def pin(invocation: Invocation) -> str:
     record = _record(invocation)
     tag, *reason = invocation.command.args
     new_pin = Pin(tag=tag, reason=" ".join(reason) or None, by=invocation.actor)
-    request = deploy.DeployRequest(
-        app=record.app,
-        environment=record.environment,
-        tag=tag,
-        source=record.source,
+    request = deploy.DeployRequest.from_record(
+        record,
         force=True,
         requested_by=invocation.actor,
+        tag=tag,
+        digest=None,
         pin=new_pin,
     )
     result = await invocation.gate.deploy(invocation.context, request)
@@ -164,15 +158,8 @@ async def pin(invocation: Invocation) -> str:
 async def unpin(invocation: Invocation) -> str:
     """Remove the pin, in this merge request."""
     record = _record(invocation)
-    request = deploy.DeployRequest(
-        app=record.app,
-        environment=record.environment,
-        tag=record.tag,
-        digest=record.digest,
-        source=record.source,
-        force=True,
-        requested_by=invocation.actor,
-        unpin=True,
+    request = deploy.DeployRequest.from_record(
+        record, force=True, requested_by=invocation.actor, unpin=True
     )
     result = await invocation.gate.deploy(invocation.context, request)
     return f"The pin is removed once this merges: {describe_result(result)}"

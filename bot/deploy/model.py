@@ -39,6 +39,38 @@ class DeployRequest:
     pin: Pin | None = None
     unpin: bool = False
 
+    @classmethod
+    def from_record(
+        cls,
+        record: DeployRecord,
+        *,
+        environment: str | None = None,
+        force: bool = False,
+        requested_by: str | None = None,
+        **changes: Any,
+    ) -> DeployRequest:
+        """The request that deploys ``record``'s image again.
+
+        App, tag, digest and source come from the record; ``environment`` and
+        ``requested_by`` default to the record's. The pin is not carried over:
+        pass ``pin=`` to keep or set one. ``changes`` replaces any other field.
+        """
+        if environment is None:
+            environment = record.environment
+        if requested_by is None:
+            requested_by = record.requested_by
+
+        fields: dict[str, Any] = {
+            "app": record.app,
+            "environment": environment,
+            "tag": record.tag,
+            "digest": record.digest,
+            "source": record.source,
+            "force": force,
+            "requested_by": requested_by,
+        }
+        return cls(**(fields | changes))
+
 
 @dataclass(frozen=True)
 class MergeRequestRef:

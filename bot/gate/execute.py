@@ -224,16 +224,7 @@ class MergeGate:
         self, context: HandlerContext, record: DeployRecord
     ) -> deploy.DeployResult:
         """Rebuild the branch as "target head + this change" (deploy flow)."""
-        request = deploy.DeployRequest(
-            app=record.app,
-            environment=record.environment,
-            tag=record.tag,
-            digest=record.digest,
-            source=record.source,
-            force=True,
-            requested_by=record.requested_by,
-            pin=record.pin,
-        )
+        request = deploy.DeployRequest.from_record(record, force=True, pin=record.pin)
         return await self.deploy(context, request)
 
     async def deploy(
