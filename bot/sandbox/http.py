@@ -343,6 +343,13 @@ def require_access(
         raise api_error(403, message)
 
 
+def project_in_url(request: web.Request, level: int, key: str = "id") -> Project:
+    """The project named in the URL; 404 when invisible, 403 below ``level``."""
+    project = find_project(request, request.match_info[key])
+    require_access(request, project, level)
+    return project
+
+
 def ids_sorted(items: Iterable[Any], reverse: bool = False) -> list[Any]:
     """Return ``items`` sorted by their ``id``."""
     return sorted(items, key=lambda item: item.id, reverse=reverse)

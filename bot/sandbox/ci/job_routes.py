@@ -59,8 +59,7 @@ def listed(request: web.Request, project: Any, jobs: list[Job]) -> web.Response:
 
 async def list_project_jobs(request: web.Request) -> web.Response:
     """GET /projects/:id/jobs (builds only, retried included)."""
-    project = project_of(request)
-    http.require_access(request, project, REPORTER)
+    project = http.project_in_url(request, REPORTER, "project_id")
     found = http.state_of(request).store.find(JOBS, project_id=project.id)
     return listed(request, project, [job for job in found if not job.is_bridge])
 
@@ -97,8 +96,7 @@ async def get_job(request: web.Request) -> web.Response:
 
 async def get_trace(request: web.Request) -> web.Response:
     """GET /projects/:id/jobs/:job_id/trace: the log as plain text."""
-    project = project_of(request)
-    http.require_access(request, project, REPORTER)
+    project = http.project_in_url(request, REPORTER, "project_id")
     return web.Response(text=job_of(request, project).trace, content_type="text/plain")
 
 
@@ -129,8 +127,8 @@ async def play_job(request: web.Request) -> web.Response:
 
 async def cancel_job(request: web.Request) -> web.Response:
     """POST /projects/:id/jobs/:job_id/cancel (201, the job as it is now)."""
-    state, project = http.state_of(request), project_of(request)
-    http.require_access(request, project, DEVELOPER)
+    state = http.state_of(request)
+    project = http.project_in_url(request, DEVELOPER, "project_id")
     job = job_of(request, project)
     if await state.ci.cancel_job(job):
         await state.ci.advance(state.store.get(PIPELINES, job.pipeline_id))

@@ -122,8 +122,7 @@ async def latest_pipeline(request: web.Request) -> web.Response:
 
 async def pipeline_variables(request: web.Request) -> web.Response:
     """GET /projects/:id/pipelines/:pipeline_id/variables."""
-    project = project_of(request)
-    http.require_access(request, project, DEVELOPER)
+    project = http.project_in_url(request, DEVELOPER, "project_id")
     pipeline = pipeline_of(request, project)
     return web.json_response(pipeline.variables)
 
@@ -192,8 +191,8 @@ async def retry_pipeline(request: web.Request) -> web.Response:
 
 async def cancel_pipeline(request: web.Request) -> web.Response:
     """POST /projects/:id/pipelines/:pipeline_id/cancel (200 in any state)."""
-    state, project = http.state_of(request), project_of(request)
-    http.require_access(request, project, DEVELOPER)
+    state = http.state_of(request)
+    project = http.project_in_url(request, DEVELOPER, "project_id")
     pipeline = pipeline_of(request, project)
     await state.ci.cancel_pipeline(pipeline)
     return web.json_response(entities.pipeline(state, project, pipeline))
@@ -227,8 +226,8 @@ def mr_pipelines(state: Any, project: Any, mr: Any) -> list[Pipeline]:
 
 async def list_mr_pipelines(request: web.Request) -> web.Response:
     """GET /projects/:id/merge_requests/:iid/pipelines."""
-    state, project = http.state_of(request), project_of(request)
-    http.require_access(request, project, REPORTER)
+    state = http.state_of(request)
+    project = http.project_in_url(request, REPORTER, "project_id")
     found = mr_pipelines(state, project, mr_of(request, project))
     return http.paginate(
         request, found, lambda p: entities.pipeline_basic(state, project, p)

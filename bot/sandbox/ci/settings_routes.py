@@ -21,7 +21,7 @@ from bot.sandbox.ci import listeners
 from bot.sandbox.ci.bridges import find_project_by_path
 from bot.sandbox.ci.creation import PipelineRefused
 from bot.sandbox.ci.model import JOBS, TRIGGERS, VARIABLES, TriggerToken, Variable
-from bot.sandbox.ci.pipeline_routes import PROJECT, project_of, ref_request, refused
+from bot.sandbox.ci.pipeline_routes import PROJECT, ref_request, refused
 from bot.sandbox.records import MAINTAINER
 
 KEY = re.compile(r"^[A-Za-z0-9_]{1,255}$")
@@ -47,9 +47,7 @@ def render_variable(record: Variable) -> dict[str, Any]:
 
 def maintainer_project(request: web.Request) -> Any:
     """The project in the URL, for a Maintainer (else 403)."""
-    project = project_of(request)
-    http.require_access(request, project, MAINTAINER)
-    return project
+    return http.project_in_url(request, MAINTAINER, "project_id")
 
 
 def variable_of(request: web.Request, project: Any) -> Variable:

@@ -153,8 +153,7 @@ def checked_color(value: Any) -> str:
 async def create_label(request: web.Request) -> web.Response:
     """POST a project label; 409 when the title exists."""
     state = core.state_of(request)
-    project = http.find_project(request, request.match_info["project_id"])
-    http.require_access(request, project, REPORTER)
+    project = http.project_in_url(request, REPORTER, "project_id")
     values = await http.params(request)
     http.require(values, "name")
 
@@ -181,8 +180,7 @@ async def create_label(request: web.Request) -> web.Response:
 async def update_label(request: web.Request) -> web.Response:
     """PUT a label (by URL id, or by ``name`` in the body as python-gitlab does)."""
     state = core.state_of(request)
-    project = http.find_project(request, request.match_info["project_id"])
-    http.require_access(request, project, DEVELOPER)
+    project = http.project_in_url(request, DEVELOPER, "project_id")
     values = await http.params(request)
     key = request.match_info.get("label_id") or values.get("name") or ""
     label = find_label(state, project, str(key))

@@ -115,8 +115,7 @@ async def create_mr(request: web.Request) -> web.Response:
     """POST a merge request: refusals first, then store, hook and answer 201."""
     state = core.state_of(request)
     user = http.current_user(request)
-    project = service.project_of(request)
-    http.require_access(request, project, DEVELOPER)
+    project = http.project_in_url(request, DEVELOPER, "project_id")
     values = await http.params(request)
 
     ensure_create_params(values)

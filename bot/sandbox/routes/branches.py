@@ -15,8 +15,8 @@ from bot.sandbox.http import (
     optional_user,
     paginate,
     params,
+    project_in_url,
     require,
-    require_access,
     state_of,
 )
 from bot.sandbox.protection import can_push, is_protected
@@ -79,8 +79,7 @@ async def post_branch(request: web.Request) -> web.Response:
 async def delete_branch(request: web.Request) -> web.Response:
     """DELETE /projects/:id/repository/branches/:branch."""
     user = current_user(request)
-    project = find_project(request, request.match_info["id"])
-    require_access(request, project, DEVELOPER)
+    project = project_in_url(request, DEVELOPER)
     state = state_of(request)
     name = request.match_info["branch"]
     repo = state.repo(project)

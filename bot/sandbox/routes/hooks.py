@@ -11,14 +11,13 @@ from aiohttp import web
 
 from bot.sandbox.http import (
     api_error,
-    find_project,
     ids_sorted,
     iso,
     not_found,
     paginate,
     params,
+    project_in_url,
     require,
-    require_access,
     state_of,
     to_bool,
 )
@@ -82,13 +81,9 @@ def _apply(record: Hook, values: dict[str, Any]) -> None:
         record.token = str(values["token"] or "")
 
 
-def _project(request: web.Request) -> Any:
-    project = find_project(request, request.match_info["id"])
-    require_access(request, project, MAINTAINER)
-    return project
-
-
-def _find(request: web.Request, project: Any) -> Hook:
+def _find(request: web.Request) -> Hook:
+    """The hook in the URL, for a Maintainer of its project (else 403/404)."""
+    project = project_in_url(request, MAINTAINER)
     raw = request.match_info["hook_id"]
     record = state_of(request).store.get("hooks", int(raw)) if raw.isdigit() else None
     if record is None or record.project_id != project.id:
@@ -98,14 +93,14 @@ def _find(request: web.Request, project: Any) -> Hook:
 
 async def list_hooks(request: web.Request) -> web.Response:
     """GET /projects/:id/hooks."""
-    project = _project(request)
+    project = project_in_url(request, MAINTAINER)
     hooks = ids_sorted(state_of(request).store.find("hooks", project_id=project.id))
     return paginate(request, hooks, render_hook)
 
 
 async def post_hook(request: web.Request) -> web.Response:
     """POST /projects/:id/hooks: ``url`` plus token and event switches."""
-    project = _project(request)
+    project = project_in_url(request, MAINTAINER)
     values = await params(request)
     require(values, "url")
     record = Hook(0, project.id, "", uuid=str(uuid.uuid4()), created_at=iso())
@@ -116,19 +111,19 @@ async def post_hook(request: web.Request) -> web.Response:
 
 async def get_hook(request: web.Request) -> web.Response:
     """GET /projects/:id/hooks/:hook_id."""
-    return web.json_response(render_hook(_find(request, _project(request))))
+    return web.json_response(render_hook(_find(request)))
 
 
 async def put_hook(request: web.Request) -> web.Response:
     """PUT /projects/:id/hooks/:hook_id: change url, token or switches."""
-    record = _find(request, _project(request))
+    record = _find(request)
     _apply(record, await params(request))
     return web.json_response(render_hook(record))
 
 
 async def delete_hook(request: web.Request) -> web.Response:
     """DELETE /projects/:id/hooks/:hook_id."""
-    record = _find(request, _project(request))
+    record = _find(request)
     state_of(request).store.delete("hooks", record.id)
     return web.Response(status=204)
 

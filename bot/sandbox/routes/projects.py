@@ -24,8 +24,8 @@ from bot.sandbox.http import (
     optional_user,
     paginate,
     params,
+    project_in_url,
     project_path,
-    require_access,
     state_of,
     to_bool,
     to_int,
@@ -234,8 +234,7 @@ async def get_project(request: web.Request) -> web.Response:
 
 async def put_project(request: web.Request) -> web.Response:
     """PUT /projects/:id: change settings (Maintainer or above)."""
-    project = find_project(request, request.match_info["id"])
-    require_access(request, project, MAINTAINER)
+    project = project_in_url(request, MAINTAINER)
     values = await params(request)
     state = state_of(request)
     if "default_branch" in values:
@@ -252,8 +251,7 @@ async def put_project(request: web.Request) -> web.Response:
 
 async def delete_project(request: web.Request) -> web.Response:
     """DELETE /projects/:id: remove the project and its records (Owner)."""
-    project = find_project(request, request.match_info["id"])
-    require_access(request, project, OWNER)
+    project = project_in_url(request, OWNER)
     state = state_of(request)
     for table in ("members", "hooks", "protected_branches"):
         for record in ids_sorted(state.store.rows(table)):

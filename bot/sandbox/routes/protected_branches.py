@@ -8,13 +8,12 @@ from aiohttp import web
 
 from bot.sandbox.http import (
     api_error,
-    find_project,
     grape_error,
     ids_sorted,
     paginate,
     params,
+    project_in_url,
     require,
-    require_access,
     state_of,
     to_bool,
     to_int,
@@ -77,8 +76,7 @@ def _find(request: web.Request, project: Any) -> ProtectedBranch:
 
 async def list_protected(request: web.Request) -> web.Response:
     """GET /projects/:id/protected_branches."""
-    project = find_project(request, request.match_info["id"])
-    require_access(request, project, DEVELOPER)
+    project = project_in_url(request, DEVELOPER)
     rules = ids_sorted(
         state_of(request).store.find("protected_branches", project_id=project.id)
     )
@@ -87,15 +85,13 @@ async def list_protected(request: web.Request) -> web.Response:
 
 async def get_protected(request: web.Request) -> web.Response:
     """GET /projects/:id/protected_branches/:name."""
-    project = find_project(request, request.match_info["id"])
-    require_access(request, project, DEVELOPER)
+    project = project_in_url(request, DEVELOPER)
     return web.json_response(render(_find(request, project)))
 
 
 async def post_protected(request: web.Request) -> web.Response:
     """POST /projects/:id/protected_branches: protect a name or wildcard."""
-    project = find_project(request, request.match_info["id"])
-    require_access(request, project, MAINTAINER)
+    project = project_in_url(request, MAINTAINER)
     values = await params(request)
     require(values, "name")
     state = state_of(request)
@@ -113,8 +109,7 @@ async def post_protected(request: web.Request) -> web.Response:
 
 async def patch_protected(request: web.Request) -> web.Response:
     """PATCH /projects/:id/protected_branches/:name: change the settings."""
-    project = find_project(request, request.match_info["id"])
-    require_access(request, project, MAINTAINER)
+    project = project_in_url(request, MAINTAINER)
     record = _find(request, project)
     _apply(record, await params(request))
     return web.json_response(render(record))
@@ -122,8 +117,7 @@ async def patch_protected(request: web.Request) -> web.Response:
 
 async def delete_protected(request: web.Request) -> web.Response:
     """DELETE /projects/:id/protected_branches/:name: unprotect."""
-    project = find_project(request, request.match_info["id"])
-    require_access(request, project, MAINTAINER)
+    project = project_in_url(request, MAINTAINER)
     record = _find(request, project)
     state_of(request).store.delete("protected_branches", record.id)
     return web.Response(status=204)

@@ -18,8 +18,8 @@ from bot.sandbox.http import (
     not_found,
     paginate,
     params,
+    project_in_url,
     require,
-    require_access,
     state_of,
 )
 from bot.sandbox.pushes import record_tag_push
@@ -76,8 +76,7 @@ async def get_tag(request: web.Request) -> web.Response:
 async def post_tag(request: web.Request) -> web.Response:
     """POST /projects/:id/repository/tags: ``tag_name`` at ``ref``."""
     user = current_user(request)
-    project = find_project(request, request.match_info["id"])
-    require_access(request, project, DEVELOPER)
+    project = project_in_url(request, DEVELOPER)
     state = state_of(request)
     values = await params(request)
     require(values, "tag_name", "ref")
@@ -99,8 +98,7 @@ async def post_tag(request: web.Request) -> web.Response:
 
 async def delete_tag(request: web.Request) -> web.Response:
     """DELETE /projects/:id/repository/tags/:tag_name (Maintainer)."""
-    project = find_project(request, request.match_info["id"])
-    require_access(request, project, MAINTAINER)
+    project = project_in_url(request, MAINTAINER)
     repo = state_of(request).repo(project)
     name = request.match_info["tag_name"]
     if repo.tag_target(name) is None:
