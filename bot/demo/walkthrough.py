@@ -99,6 +99,17 @@ class Walkthrough:
 
 async def release_to_staging(walk: Walkthrough) -> None:
     """Steps: tag the service, its pipeline calls the bot, staging merges."""
+    await _run_deploy_job(walk)
+    await _show_staging_mr(walk)
+    merged = await walk.merged("staging")
+    walk.say(
+        f"integration-test passed for {merged.sha[:8]}: the bot merged !{merged.iid}",
+        "staging needs no approval; the merge named the tested commit",
+    )
+
+
+async def _run_deploy_job(walk: Walkthrough) -> None:
+    """Tag the service; its pipeline's deploy job must call the bot and pass."""
     service = walk.world.service
     await asyncio.to_thread(
         lambda: service.tags.create({"tag_name": RELEASE, "ref": "main"})
@@ -124,6 +135,9 @@ async def release_to_staging(walk: Walkthrough) -> None:
     if pipeline.status != "success":
         raise DemoFailed("the service's deploy job failed:\n" + "\n".join(trace))
 
+
+async def _show_staging_mr(walk: Walkthrough) -> None:
+    """Wait for the bot's staging merge request; show its title and diff."""
     mr = await walk.wait_until("the staging MR", lambda: walk.merge_request("staging"))
     changes = await asyncio.to_thread(lambda: mr.changes()["changes"])
     diff = [
@@ -137,11 +151,6 @@ async def release_to_staging(walk: Walkthrough) -> None:
         mr.web_url,
         f"labels: {', '.join(mr.labels)}",
         *diff,
-    )
-    merged = await walk.merged("staging")
-    walk.say(
-        f"integration-test passed for {merged.sha[:8]}: the bot merged !{merged.iid}",
-        "staging needs no approval; the merge named the tested commit",
     )
 
 

@@ -74,19 +74,7 @@ def plan_deploy(config: Config, request: DeployRequest, snapshot: Snapshot) -> P
     pin = _pin_of(request, old, pinned)
     if pin != pinned:
         edits = (_with_pin_line(edits[0], pin), *edits[1:])
-    record = DeployRecord(
-        app=app,
-        environment=env,
-        image=config.app(app).image,
-        tag=request.tag,
-        digest=request.digest,
-        previous_tag=deployed[0],
-        previous_digest=deployed[1],
-        source=request.source,
-        superseded_tags=_superseded(old, request.tag),
-        requested_by=request.requested_by,
-        pin=pin,
-    )
+    record = _record(config, request, deployed, old, pin)
     return Plan(
         request=request,
         branch=config.branch_name(app, env),
@@ -100,6 +88,29 @@ def plan_deploy(config: Config, request: DeployRequest, snapshot: Snapshot) -> P
         description=_description(config, record, edits),
         labels=config.labels(app, env),
         snapshot=snapshot,
+    )
+
+
+def _record(
+    config: Config,
+    request: DeployRequest,
+    deployed: tuple[str | None, str | None],
+    old: DeployRecord | None,
+    pin: Pin | None,
+) -> DeployRecord:
+    """The record the merge request will carry for ``request``."""
+    return DeployRecord(
+        app=request.app,
+        environment=request.environment,
+        image=config.app(request.app).image,
+        tag=request.tag,
+        digest=request.digest,
+        previous_tag=deployed[0],
+        previous_digest=deployed[1],
+        source=request.source,
+        superseded_tags=_superseded(old, request.tag),
+        requested_by=request.requested_by,
+        pin=pin,
     )
 
 

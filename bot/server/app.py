@@ -69,16 +69,7 @@ def create_app(
     app[keys.METRICS] = metrics
     app[keys.ROUTER] = router
     app[keys.LOCKS] = TimedLocks(metrics, clock)
-    app[keys.INTAKE] = WebhookIntake(
-        secret=read_webhook_secret(config, environ),
-        project_path=config.gitlab.project,
-        router=router,
-        make_context=lambda delivery: _context(app, delivery),
-        metrics=metrics,
-        max_pending=config.server.max_pending_events,
-        max_body_bytes=config.server.max_body_bytes,
-        clock=clock,
-    )
+    app[keys.INTAKE] = _intake(app, read_webhook_secret(config, environ), clock)
 
     static_tokens = read_static_tokens(config, environ)
     app.cleanup_ctx.append(_outbound(static_tokens, token, clock))
@@ -87,6 +78,23 @@ def create_app(
         app.on_cleanup.append(_close_gitlab)
     _add_routes(app)
     return app
+
+
+def _intake(
+    app: web.Application, secret: str, clock: Callable[[], float]
+) -> WebhookIntake:
+    """The webhook intake over the app's router, metrics and limits."""
+    config = app[keys.CONFIG]
+    return WebhookIntake(
+        secret=secret,
+        project_path=config.gitlab.project,
+        router=app[keys.ROUTER],
+        make_context=lambda delivery: _context(app, delivery),
+        metrics=app[keys.METRICS],
+        max_pending=config.server.max_pending_events,
+        max_body_bytes=config.server.max_body_bytes,
+        clock=clock,
+    )
 
 
 def _add_routes(app: web.Application) -> None:
