@@ -28,7 +28,7 @@ from bot.sandbox.server import SandboxThread
 from bot.sandbox.testing import client, create_user
 from bot.server.app import create_app
 from tests.e2e.world import RESULT_VARIABLE, WEB_TOKEN, World
-from tests.gitlab.world import FAST_RETRIES, Control, adapter
+from tests.gitlab.world import FAST_RETRIES, Control, adapter, close_with
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "e2e"
 WEBHOOK_SECRET = "whsec-e2e-0d9c1b7a"
@@ -152,7 +152,7 @@ async def worlds() -> AsyncIterator[MakeWorld]:
         bot_app = create_app(
             config, gitlab=bot_gitlab, environ=environ, routers=sweep.routers(gate)
         )
-        bot_app.on_cleanup.append(lambda _: _close(bot_gitlab))
+        close_with(bot_app, bot_gitlab)
         server = TestServer(bot_app, host="127.0.0.1")
         await server.start_server()
         started.append(server)
@@ -195,7 +195,3 @@ def _add_hook(project: Any, bot_url: str) -> None:
             "emoji_events": True,
         }
     )
-
-
-async def _close(gitlab_adapter: Any) -> None:
-    gitlab_adapter.close()

@@ -20,7 +20,7 @@ from bot.jobs import connect
 from bot.sandbox.server import SandboxThread
 from bot.sandbox.testing import client, create_user
 from bot.server.app import create_app
-from tests.gitlab.world import seed_project
+from tests.gitlab.world import close_with, seed_project
 
 CONFIG = Path(__file__).with_name("bot.yaml")
 STATIC_TOKEN = "static-fuzz-token-6c2d"
@@ -82,12 +82,8 @@ async def _start(url: str, token: str) -> web.AppRunner:
     gitlab = connect(config, token)
     environ = {**SECRETS, "FUZZ_GITLAB_TOKEN": token}
     app = create_app(config, gitlab=gitlab, routers=[], environ=environ)
-    app.on_cleanup.append(lambda _: _close(gitlab))
+    close_with(app, gitlab)
     runner = web.AppRunner(app)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", 0).start()
     return runner
-
-
-async def _close(gitlab) -> None:
-    gitlab.close()

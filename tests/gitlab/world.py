@@ -11,6 +11,7 @@ from typing import Any
 
 import gitlab
 import requests
+from aiohttp import web
 
 from bot.gitlab import GitLab, RetryPolicy
 
@@ -80,6 +81,16 @@ def adapter(url: str, token: str, project: str, **options: Any) -> GitLab:
     """The bot's adapter with fast retries, for tests."""
     options.setdefault("policy", FAST_RETRIES)
     return GitLab(url, token, project, **options)
+
+
+def close_with(app: web.Application, gitlab_adapter: GitLab) -> None:
+    """Close ``gitlab_adapter`` when ``app`` shuts down (``create_app`` closes
+    only an adapter it built itself)."""
+
+    async def close(_: web.Application) -> None:
+        gitlab_adapter.close()
+
+    app.on_cleanup.append(close)
 
 
 class Control:

@@ -13,7 +13,7 @@ from bot.sandbox.server import SandboxThread
 from bot.sandbox.testing import client, create_user
 from bot.server.app import create_app
 from bot.server.readiness import CACHE_SECONDS
-from tests.gitlab.world import Control
+from tests.gitlab.world import Control, close_with
 from tests.server.conftest import SECRETS, server_config
 
 MakeBot = Callable[..., Awaitable[TestClient]]
@@ -45,14 +45,10 @@ def make_bot(aiohttp_client, sandbox: SandboxThread) -> MakeBot:
         environ = {**SECRETS, "SERVER_TEST_GITLAB_TOKEN": token}
         options = {"clock": clock} if clock else {}
         app = create_app(config, gitlab=gitlab, routers=[], environ=environ, **options)
-        app.on_cleanup.append(lambda _: _close(gitlab))
+        close_with(app, gitlab)
         return await aiohttp_client(app)
 
     return make
-
-
-async def _close(gitlab) -> None:
-    gitlab.close()
 
 
 async def readyz(bot: TestClient) -> tuple[int, str]:
@@ -131,7 +127,7 @@ async def test_nothing_listening_is_not_ready(aiohttp_client) -> None:
     config = server_config("http://127.0.0.1:1")
     gitlab = connect(config, "glpat-any")
     app = create_app(config, gitlab=gitlab, routers=[], environ=SECRETS)
-    app.on_cleanup.append(lambda _: _close(gitlab))
+    close_with(app, gitlab)
     bot = await aiohttp_client(app)
 
     status, detail = await readyz(bot)

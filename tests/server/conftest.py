@@ -20,6 +20,7 @@ from bot.config import Config, parse_config
 from bot.jobs import connect
 from bot.server.app import create_app
 from bot.server.router import Router
+from tests.gitlab.world import close_with
 from tests.server.identity import Identity
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "server"
@@ -86,14 +87,10 @@ def make_bot(aiohttp_client, identity: Identity) -> MakeBot:
         app = create_app(
             config, gitlab=gitlab, routers=routers or [], environ=SECRETS, clock=clock
         )
-        app.on_cleanup.append(lambda _: _close(gitlab))
+        close_with(app, gitlab)
         return await aiohttp_client(app)
 
     return make
-
-
-async def _close(gitlab) -> None:
-    gitlab.close()
 
 
 @pytest.fixture
