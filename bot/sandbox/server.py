@@ -165,7 +165,10 @@ class SandboxThread:
 
     def run(self, coroutine: Awaitable[T], timeout: float = 60.0) -> T:
         """Run ``coroutine`` on the sandbox's loop and return its result."""
-        future = asyncio.run_coroutine_threadsafe(coroutine, self._loop)  # type: ignore[arg-type]
+        future = asyncio.run_coroutine_threadsafe(
+            coroutine,  # type: ignore[arg-type]
+            self._loop,
+        )
         return future.result(timeout)
 
     def call(self, function: Callable[[], T], timeout: float = 60.0) -> T:

@@ -14,7 +14,10 @@ from tests.config.documents import (
     top_doc,
 )
 
-NAME = "a name of lower-case letters, digits and '-' (at most 63 characters, not starting with '-')"  # noqa: E501
+NAME = (
+    "a name of lower-case letters, digits and '-' "
+    "(at most 63 characters, not starting with '-')"
+)
 LEVELS = "one of guest, reporter, developer, maintainer, owner"
 
 

@@ -14,7 +14,10 @@ from tests.gitlab.world import adapter
 
 
 @pytest.fixture
-async def bot(sandbox: SandboxThread, project: Any) -> AsyncIterator[GitLab]:  # noqa: F811
+async def bot(
+    sandbox: SandboxThread,
+    project: Any,  # noqa: F811
+) -> AsyncIterator[GitLab]:
     """The bot's adapter on the GitOps project, with fast retries."""
     client = adapter(sandbox.url, sandbox.root_token, project.path_with_namespace)
     yield client

@@ -40,7 +40,9 @@ def _describe(record: DeployRecord = RECORD, **overrides: object) -> str:
     """Render a description with typical arguments, overridable per test."""
     arguments: dict = {
         "merge_request_commands": COMMANDS,
-        "compare_url": "https://gitlab.example.com/my-org/my-app/-/compare/v1.4.1...v1.4.2",
+        "compare_url": (
+            "https://gitlab.example.com/my-org/my-app/-/compare/v1.4.1...v1.4.2"
+        ),
         "changelog": ("Fix login timeout", "Add metrics @all #12"),
         "diff_summary": "-  newTag: v1.4.1\n+  newTag: v1.4.2",
     }
