@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import multiprocessing
 import random
 import re
@@ -41,6 +42,7 @@ from bot.errors import Refused  # noqa: E402
 from bot.gitlab import GitLab, RetryPolicy  # noqa: E402
 from bot.sandbox.server import SandboxThread  # noqa: E402
 from bot.sandbox.testing import client  # noqa: E402
+from bot.server.logs import configure_logging  # noqa: E402
 from tests.gitlab.world import Control, seed_project  # noqa: E402
 
 ENVIRONMENTS = ("staging", "production")
@@ -304,4 +306,6 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
+    # Figures on stdout; the bot's own logs only for what went wrong.
+    configure_logging(sys.stderr, json=False, level=logging.WARNING)
     asyncio.run(main())
