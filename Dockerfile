@@ -9,14 +9,13 @@ COPY pyproject.toml README.md ./
 COPY bot ./bot
 RUN /opt/gitops-bot/bin/pip install .
 
-# Runtime stage: no compilers, no sources, no secrets; a non-root user.
+# Runtime stage: no compilers, no sources, no secrets, no configuration (it
+# is mounted at /etc/gitops-bot/bot.yaml, see config/kubernetes); non-root.
 FROM python:3.11-slim
-RUN apt-get update \
-    && apt-get install --no-install-recommends -y git \
-    && rm -rf /var/lib/apt/lists/* \
-    && useradd --system --uid 10001 --home-dir /home/gitops-bot --create-home gitops-bot
+# The bot never clones: no git in the image (the offline GitLab, which needs
+# it, is a development tool and is not run from the container).
+RUN useradd --system --uid 10001 --home-dir /home/gitops-bot --create-home gitops-bot
 COPY --from=build /opt/gitops-bot /opt/gitops-bot
-COPY config/bot.yaml /etc/gitops-bot/bot.yaml
 ENV PATH=/opt/gitops-bot/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     GITOPS_BOT_CONFIG=/etc/gitops-bot/bot.yaml
