@@ -8,8 +8,9 @@ the pure ``decide``, and acts:
   405/406/409/422 answer decides again from a fresh read.
 - ``Wait``: nothing; while GitLab is still checking mergeability, read again
   a few times with a growing pause (never merge during ``checking``).
-- ``ReportFailure``: the ``gitops::pipeline-failed`` label, then one comment
-  per head SHA, found again after a restart by its hidden marker.
+- ``ReportFailure``: the ``gitops::pipeline-failed`` label (never while
+  held, see ``FAILED_LABEL``), then one comment per head SHA, found again
+  after a restart by its hidden marker.
 - ``Regenerate``: rebuild the branch through the deploy flow.
 - ``CancelAutoMerge``: cancel GitLab's auto-merge.
 
@@ -47,6 +48,13 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 
+# GitLab Premium keeps one label per scope on a merge request (scoped labels,
+# https://docs.gitlab.com/user/project/labels/#scoped-labels), and this label
+# shares the scope ``gitops`` with ``gitops::hold``: adding it would silently
+# remove a hold. So it is never added while the hold is on; once the hold is
+# lifted and the head pipeline is still failed, the gate adds it then. Adding
+# a hold drops it in turn, so nothing relies on it being there: the failure
+# comment is found by its marker, and ``status`` reads the pipeline.
 FAILED_LABEL = "gitops::pipeline-failed"
 FAILURE_MARKER = "<!-- gitops-bot:pipeline-failed {sha} -->"
 MERGE_ATTEMPTS = 3
@@ -201,14 +209,15 @@ class MergeGate:
     async def _report_failure(
         self, gitlab: GitLab, fetched: Fetched, decision: ReportFailure
     ) -> None:
-        """Label, then comment once for this SHA (the label first: a crash in
-        between leaves a label whose comment the next run still posts)."""
+        """Label (unless held), then comment once for this SHA. The label
+        first: a crash in between leaves a label whose comment the next run
+        still posts, as the comment is looked for by its marker, not by the
+        label."""
+        await _label_failure(gitlab, fetched)
         iid, sha = fetched.mr.iid, decision.sha
         if (iid, sha) in self._reported:
             return
-        if FAILED_LABEL not in fetched.mr.labels:
-            await gitlab.update_merge_request(iid, add_labels=FAILED_LABEL)
-        elif await _has_failure_note(gitlab, iid, sha):
+        if await _has_failure_note(gitlab, iid, sha):
             self._reported.add((iid, sha))
             return
 
@@ -279,6 +288,18 @@ def failure_note(decision: ReportFailure, jobs: tuple[str, ...]) -> str:
         "a passing pipeline on this head; `/gitops retry` reruns the failed jobs.\n\n"
         + FAILURE_MARKER.format(sha=decision.sha)
     )
+
+
+async def _label_failure(gitlab: GitLab, fetched: Fetched) -> None:
+    """Add the failure label unless it is there or the hold is (see
+    ``FAILED_LABEL``). A hold put on by hand between the gate's read and this
+    call is still lost: GitLab has no conditional label update."""
+    if FAILED_LABEL in fetched.mr.labels:
+        return
+    if fetched.state.held:
+        log.debug("failure label deferred while held", iid=fetched.mr.iid)
+        return
+    await gitlab.update_merge_request(fetched.mr.iid, add_labels=FAILED_LABEL)
 
 
 async def _has_failure_note(gitlab: GitLab, iid: int, sha: str) -> bool:

@@ -7,7 +7,7 @@ requires approvals. Jobs are read only when the environment names required
 jobs and the head pipeline has finished. What cannot change for a given key
 is remembered: a commit's push time per SHA, the jobs of a finished pipeline
 per (id, status, ``updated_at``), an approver's access and groups for
-``ACCESS_TTL_SECONDS``. A ``gitops::merge-requested`` label (put on by a
+``ACCESS_TTL_SECONDS``. A ``gitops-merge::requested`` label (put on by a
 ``merge`` command that could not merge at once) counts as that command.
 """
 

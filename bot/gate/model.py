@@ -17,7 +17,9 @@ from bot.record import Pin
 HOLD_LABEL = "gitops::hold"
 # Put on by a `merge` command the gate could not carry out at once: the gate
 # treats it as that command until the merge request merges or changes tag.
-MERGE_REQUESTED_LABEL = "gitops::merge-requested"
+# Its scope is its own, not ``gitops``: on GitLab Premium a label of the
+# ``gitops`` scope would evict ``gitops::hold`` or be evicted by it.
+MERGE_REQUESTED_LABEL = "gitops-merge::requested"
 MergeMethod = Literal["bot", "gitlab_auto_merge"]
 
 

@@ -27,7 +27,7 @@ from bot.gitlab import RetryPolicy
 from bot.sandbox.server import SandboxThread
 from bot.sandbox.testing import client, create_user
 from bot.server.app import create_app
-from tests.e2e.world import RESULT_VARIABLE, WEB_TOKEN, World
+from tests.e2e.world import RESULT_VARIABLE, WEB_TOKEN, World, no_pause
 from tests.gitlab.world import FAST_RETRIES, Control, adapter, close_with
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "e2e"
@@ -111,24 +111,23 @@ def _seed(gl: gitlab.Gitlab, people: dict[str, tuple[Any, str]]) -> Any:
     return project
 
 
-async def _no_pause(_: float) -> None:
-    """The gate's pause between reads while GitLab says ``checking``: the
-    sandbox ends that window after a number of reads, not after a time."""
-
-
 MakeWorld = Callable[..., Awaitable[World]]
 
 
 @contextlib.asynccontextmanager
 async def worlds() -> AsyncIterator[MakeWorld]:
     """Factory of worlds, all stopped on exit; ``retry_deadline_seconds``
-    shortens the bot's retries, the other options go to ``e2e_config``."""
+    shortens the bot's retries, ``tier`` is the sandbox's GitLab tier
+    (``premium``: scoped labels and approval rules), the other options go to
+    ``e2e_config``."""
     started: list[Any] = []
 
     async def make(
-        retry_deadline_seconds: float | None = None, **options: Any
+        retry_deadline_seconds: float | None = None,
+        tier: str = "premium",
+        **options: Any,
     ) -> World:
-        sandbox = SandboxThread()
+        sandbox = SandboxThread(tier=tier)
         sandbox.start()
         started.append(sandbox)
         gl = client(sandbox, sandbox.root_token)
@@ -143,7 +142,7 @@ async def worlds() -> AsyncIterator[MakeWorld]:
         bot_gitlab = adapter(
             sandbox.url, bot_token, config.gitlab.project, policy=policy
         )
-        gate = MergeGate(sleep=_no_pause)
+        gate = MergeGate(sleep=no_pause)
         environ = {
             "E2E_GITLAB_TOKEN": bot_token,
             "E2E_WEBHOOK_SECRET": WEBHOOK_SECRET,

@@ -22,7 +22,7 @@ import gitlab
 import requests
 from aiohttp import web
 
-from bot.gate.execute import MergeGate
+from bot.gate.execute import GateOutcome, MergeGate
 from bot.sandbox.ci.testing import SETTLED, find_pipelines
 from bot.sandbox.server import SandboxThread
 from bot.server import keys
@@ -32,6 +32,11 @@ WEB_TOKEN = "static-e2e-web-4e21"
 RESULT_VARIABLE = "INTEGRATION_RESULT"
 SETTLE_ROUNDS = 20
 PIPELINE_WAIT_SECONDS = 30.0
+
+
+async def no_pause(_: float) -> None:
+    """The gate's pause between reads while GitLab says ``checking``: the
+    sandbox ends that window after a number of reads, not after a time."""
 
 
 @dataclass
@@ -138,6 +143,21 @@ class World:
         replies = [note for note in new if note.startswith("> ")]
         assert len(replies) == 1, new
         return replies[0]
+
+    async def add_label(self, who: str, iid: int, label: str) -> None:
+        """``who`` adds ``label`` to ``!iid`` in GitLab, not by a command; settle."""
+        project = self.people[who].projects.get(self.project.id, lazy=True)
+        mr = project.mergerequests.get(iid, lazy=True)
+        await self.sync(lambda: mr.manager.update(iid, {"add_labels": label}))
+        await self.settle()
+
+    async def run_restarted_gate(self, iid: int) -> GateOutcome:
+        """Run, once, the gate of a bot just restarted (it remembers nothing of
+        what it reported) on ``!iid``; settle."""
+        context = self.bot_app[keys.INTAKE]._make_context("e2e-restarted")
+        outcome = await MergeGate(sleep=no_pause).run(context, iid)
+        await self.settle()
+        return outcome
 
     async def approve(self, who: str, iid: int) -> None:
         """``who`` approves ``!iid``; settle."""
