@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import web
+from multidict import MultiMapping
 
 from bot.sandbox.records import GUEST, OWNER, Group, Project, User
 
@@ -78,17 +79,28 @@ async def params(request: web.Request) -> dict[str, Any]:
     """Return query, JSON body and form fields merged (body wins), as Grape does."""
     if PARAMS_KEY in request:
         return request[PARAMS_KEY]
-    merged: dict[str, Any] = {}
-    for key in request.query:
-        values = request.query.getall(key)
-        if key.endswith("[]"):
-            merged[key[:-2]] = list(values)
-        else:
-            merged[key] = values[-1]
+    merged = _fields(request.query)
     if request.can_read_body:
         merged.update(await _body(request))
     request[PARAMS_KEY] = merged
     return merged
+
+
+def _fields(pairs: MultiMapping[Any]) -> dict[str, Any]:
+    """Query or form fields: ``key[]=a&key[]=b`` is the list ``key``, as in Grape.
+
+    Otherwise the last value of a repeated key wins. Nested hashes
+    (``actions[][action]=...``) are not decoded: no route the bot uses
+    takes them as a form.
+    """
+    fields: dict[str, Any] = {}
+    for key in dict.fromkeys(pairs):
+        values = pairs.getall(key)
+        if key.endswith("[]"):
+            fields[key[:-2]] = list(values)
+        else:
+            fields[key] = values[-1]
+    return fields
 
 
 async def _body(request: web.Request) -> dict[str, Any]:
@@ -102,8 +114,7 @@ async def _body(request: web.Request) -> dict[str, Any]:
         "application/x-www-form-urlencoded",
         "multipart/form-data",
     ):
-        form = await request.post()
-        return {key: form.get(key) for key in form}
+        return _fields(await request.post())
     return {}
 
 
