@@ -4,8 +4,9 @@ Precedence of the file: an explicit path > ``GITOPS_BOT_CONFIG`` >
 ``./config/bot.yaml``. ``GITOPS_BOT_GITLAB_URL`` replaces ``gitlab.url``.
 Validation runs in two passes: the schema (every section, with references
 to environments checked against the names in the file), then, once the
-schema holds, the promotion graph (no environment promotes to itself, no
-loop of automatic promotions).
+schema holds, the rules across keys of :mod:`bot.config.rules` (promotions
+that end, no environment or manifest file listed twice, environment labels
+outside the bot's scoped labels).
 
 Top-level keys starting with ``x-`` are ignored, so that a file can hold
 YAML anchors to share (``x-office-hours: &office-hours [...]``).
@@ -31,6 +32,7 @@ from bot.config.problems import (
     is_echo,
     line_of,
 )
+from bot.config.rules import cross_problems
 
 CONFIG_VARIABLE = "GITOPS_BOT_CONFIG"
 URL_VARIABLE = "GITOPS_BOT_GITLAB_URL"
@@ -95,36 +97,13 @@ def parse_config(
     except ValidationError as error:
         raise ConfigError(_report(error, document, filename, overrides)) from None
 
-    graph = [
-        f"{filename}:{line_of(document, loc)}: {dotted(loc)}: {message}"
-        for loc, message in promotion_problems(config)
-    ]
-    if graph:
-        raise ConfigError(graph)
+    problems = sorted(
+        (line_of(document, loc), f"{dotted(loc)}: {message}")
+        for loc, message in cross_problems(config)
+    )
+    if problems:
+        raise ConfigError([f"{filename}:{line}: {text}" for line, text in problems])
     return config
-
-
-def promotion_problems(config: Config) -> list[tuple[Loc, str]]:
-    """Promotions to the environment itself, and loops of automatic ones."""
-    problems: list[tuple[Loc, str]] = []
-    for name, environment in config.environments.items():
-        loc: Loc = ("environments", name, "promote_to")
-        if environment.promote_to == name:
-            problems.append((loc, f"expected another environment, got {name!r}"))
-            continue
-
-        chain = [name]
-        current = environment
-        while current.auto_promote and current.promote_to is not None:
-            chain.append(current.promote_to)
-            if current.promote_to == name:
-                loop = " -> ".join(chain)
-                problems.append((loc, f"expected auto promotions to end; {loop}"))
-                break
-            if chain.count(current.promote_to) > 1:
-                break
-            current = config.environments[current.promote_to]
-    return problems
 
 
 def _read_yaml(text: str, filename: str) -> Any:
