@@ -147,6 +147,7 @@ class ServerConfig(Frozen):
     static_tokens: tuple[StaticToken, ...] = ()
     sweep_interval_seconds: PositiveInt = 60
     max_body_bytes: PositiveInt = 65536
+    max_webhook_bytes: PositiveInt = 2 * 1024 * 1024
     max_pending_events: PositiveInt = 1000
     command_prefix: CommandPrefix = "/gitops"
 

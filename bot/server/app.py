@@ -92,7 +92,7 @@ def _intake(
         make_context=lambda delivery: _context(app, delivery),
         metrics=app[keys.METRICS],
         max_pending=config.server.max_pending_events,
-        max_body_bytes=config.server.max_body_bytes,
+        max_body_bytes=config.server.max_webhook_bytes,
         clock=clock,
     )
 

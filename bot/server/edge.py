@@ -1,4 +1,9 @@
-"""HTTP edge helpers: bounded body reading and the JSON error answer.
+"""HTTP edge helpers: bounded body reading, strict JSON, the error answer.
+
+A body is JSON in UTF-8 (a declared charset must say so), with no key twice
+in one object (the last would silently win) and nested at most
+``MAX_NESTING`` levels (GitLab's payloads use five; a deeper body is an
+attack on the parser's recursion, refused with 400, not a 500).
 
 Every refusal the server gives is a ``GitopsBotError`` whose ``http_status``
 picks the status; ``error_response`` is the one shape of error body:
@@ -17,6 +22,8 @@ from aiohttp import web
 from bot.errors import InvalidInput
 
 CHUNK_BYTES = 16 * 1024
+MAX_NESTING = 64
+UTF8_NAMES = frozenset({"utf-8", "utf8"})
 
 
 class PayloadTooLarge(InvalidInput):
@@ -63,12 +70,23 @@ def _reason(status: int) -> str:
 
 
 def ensure_json_content(request: web.Request) -> None:
-    """Refuse a body whose Content-Type is not JSON (415)."""
+    """Refuse a body whose Content-Type is not JSON in UTF-8 (415)."""
     if request.content_type != "application/json":
         shown = request.content_type or "none"
         raise UnsupportedMediaType(
             f"Content-Type must be application/json, not {shown}"
         )
+    ensure_utf8_charset(request)
+
+
+def ensure_utf8_charset(request: web.Request) -> None:
+    """Refuse (415) a body declared in a charset other than UTF-8.
+
+    JSON is UTF-8 (RFC 8259); a body sent as latin-1 would be misread.
+    """
+    charset = request.charset
+    if charset is not None and charset.strip().lower() not in UTF8_NAMES:
+        raise UnsupportedMediaType(f"Content-Type charset must be utf-8, not {charset}")
 
 
 async def read_limited(request: web.Request, limit: int) -> bytes:
@@ -98,9 +116,15 @@ def _too_large(limit: int) -> PayloadTooLarge:
 
 
 def decode_json(raw: bytes) -> Any:
-    """Return the decoded JSON document, or refuse it (400) saying where."""
+    """Return the decoded JSON document, or refuse it (400) saying why.
+
+    Refused: invalid JSON (with its position), a key given twice in one
+    object (naming it), nesting deeper than ``MAX_NESTING``.
+    """
     try:
-        return json.loads(raw)
+        # Decoded here: json.loads would take UTF-16 and UTF-32 bytes too.
+        text = raw.decode("utf-8")
+        document = json.loads(text, object_pairs_hook=_unique_keys)
     except UnicodeDecodeError:
         raise InvalidInput("body is not valid JSON: not UTF-8") from None
     except json.JSONDecodeError as error:
@@ -108,3 +132,35 @@ def decode_json(raw: bytes) -> Any:
             f"body is not valid JSON: {error.msg} at line {error.lineno} "
             f"column {error.colno}"
         ) from None
+    except RecursionError:  # the C decoder recurses once per level
+        raise _too_deep() from None
+
+    ensure_nesting(document)
+    return document
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object's members as a dict; refuse a key that comes twice."""
+    members: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in members:
+            raise InvalidInput(f"body has the key {key!r} twice in one object")
+        members[key] = value
+    return members
+
+
+def ensure_nesting(document: Any, limit: int = MAX_NESTING) -> None:
+    """Refuse (400) a document whose arrays and objects nest past ``limit``."""
+    pending = [(document, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if not isinstance(value, dict | list):
+            continue
+        if depth > limit:
+            raise _too_deep(limit)
+        members = value.values() if isinstance(value, dict) else value
+        pending.extend((member, depth + 1) for member in members)
+
+
+def _too_deep(limit: int = MAX_NESTING) -> InvalidInput:
+    return InvalidInput(f"body nests arrays and objects deeper than {limit} levels")

@@ -14,6 +14,7 @@ from aiohttp import web
 
 from bot import __version__, policy
 from bot.server import deploy_body
+from bot.server.edge import MAX_NESTING
 
 JSON = "application/json"
 
@@ -193,9 +194,13 @@ DEPLOYMENTS_PATH = {
             "201": _ok("a merge request was opened", "DeployResult"),
             "200": _ok("updated, unchanged, or a dry run", "DeployResult"),
             **COMMON_REFUSALS,
+            "400": _error(
+                "invalid JSON, a key twice in one object, nesting past "
+                f"{MAX_NESTING} levels, or invalid fields (`errors` lists each)"
+            ),
             "409": _error("older tag without force, or a pinned key"),
             "413": _error("body larger than server.max_body_bytes"),
-            "415": _error("Content-Type is not application/json"),
+            "415": _error("Content-Type is not application/json in utf-8"),
             "422": _error("a configured manifest is missing in the GitOps project"),
             "502": _error("GitLab refused a call in a way the bot cannot recover"),
         },
@@ -254,7 +259,8 @@ WEBHOOK_PATH = {
             "200": {"description": "ignored, or a duplicate delivery"},
             "400": _error("malformed JSON or event"),
             "401": _error("missing or wrong X-Gitlab-Token"),
-            "413": _error("body larger than server.max_body_bytes"),
+            "413": _error("body larger than server.max_webhook_bytes"),
+            "415": _error("a charset other than utf-8"),
             "503": _error("too much pending work; retry after Retry-After"),
         },
     }

@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 import structlog
 from aiohttp import web
 
-from bot.server.edge import decode_json, read_limited
+from bot.server.edge import decode_json, ensure_utf8_charset, read_limited
 from bot.server.events import Event, parse_event
 from bot.server.id_tokens import Unauthorized
 from bot.server.metrics import Metrics
@@ -138,6 +138,7 @@ class WebhookIntake:
     async def handle(self, request: web.Request) -> web.Response:
         """Answer one delivery: 202 queued, 200 ignored or duplicate, or refuse."""
         self._ensure_secret(request.headers.get("X-Gitlab-Token"))
+        ensure_utf8_charset(request)
         payload = decode_json(await read_limited(request, self._max_body_bytes))
         event = parse_event(payload)
         kind = _kind_of(payload)

@@ -206,6 +206,7 @@ def test_defaults() -> None:
         "static_tokens": (),
         "sweep_interval_seconds": 60,
         "max_body_bytes": 65536,
+        "max_webhook_bytes": 2097152,
         "max_pending_events": 1000,
         "command_prefix": "/gitops",
     }

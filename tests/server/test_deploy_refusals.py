@@ -65,6 +65,59 @@ async def test_streamed_oversized_body_is_413(bot: TestClient) -> None:
 
 
 @pytest.mark.parametrize(
+    "content_type",
+    ["application/json; charset=latin-1", "application/json;charset=utf-16"],
+)
+async def test_charset_other_than_utf8_is_415(
+    bot: TestClient, content_type: str
+) -> None:
+    """A JSON body declared in another charset is refused, not misread as UTF-8."""
+    charset = content_type.rpartition("=")[2]
+    body = await refused(
+        bot,
+        415,
+        data='{"app": "web", "environment": "staging", "tag": "v1.2.3"}',
+        headers={**AUTH, "Content-Type": content_type},
+    )
+    assert body["message"] == f"Content-Type charset must be utf-8, not {charset}"
+
+
+async def test_utf8_charset_is_accepted(bot: TestClient) -> None:
+    """``charset=UTF-8`` passes the edge: the request reaches GitLab (503 here)."""
+    answer = await bot.post(
+        URL,
+        data=b'{"app": "web", "environment": "staging", "tag": "v1.2.3"}',
+        headers={**AUTH, "Content-Type": "application/json; charset=UTF-8"},
+    )
+    assert answer.status == 503
+    assert gitlab_calls(bot) > 0
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (
+            b'{"app": ' + b"[" * 30_000 + b"]" * 30_000 + b"}",
+            "body nests arrays and objects deeper than 64 levels",
+        ),
+        (
+            b'{"app": "my-app", "environment": "staging", "tag": "v1.2.3", '
+            b'"app": "web"}',
+            "body has the key 'app' twice in one object",
+        ),
+    ],
+)
+async def test_deep_or_repeated_json_is_400(
+    bot: TestClient, data: bytes, message: str
+) -> None:
+    """Deep nesting and a repeated key are refused with 400, before GitLab."""
+    body = await refused(
+        bot, 400, data=data, headers={**AUTH, "Content-Type": "application/json"}
+    )
+    assert body["message"] == message
+
+
+@pytest.mark.parametrize(
     ("headers", "message"),
     [
         ({}, "no credentials"),

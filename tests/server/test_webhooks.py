@@ -145,12 +145,70 @@ async def test_malformed_bodies_are_400(
     assert recorder.events == []
 
 
-async def test_oversized_body_is_413(hooked: TestClient, recorder: Recorder) -> None:
-    """A body over server.max_body_bytes is refused and not processed."""
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (
+            b'{"object_kind": ' + b"[" * 30_000 + b"]" * 30_000 + b"}",
+            "body nests arrays and objects deeper than 64 levels",
+        ),
+        (
+            b'{"object_kind": "note", "object_kind": "push"}',
+            "body has the key 'object_kind' twice in one object",
+        ),
+    ],
+)
+async def test_deep_or_repeated_json_is_400(
+    hooked: TestClient, recorder: Recorder, body: bytes, message: str
+) -> None:
+    """GitLab never nests deeply nor repeats a key: such a body is refused."""
+    answer = await hooked.post(URL, data=body, headers=headers())
+    assert answer.status == 400
+    assert (await answer.json())["message"] == message
+    await drained(hooked)
+    assert recorder.events == []
+
+
+async def test_charset_other_than_utf8_is_415(
+    hooked: TestClient, recorder: Recorder
+) -> None:
+    """A delivery declared in latin-1 is refused, not misread as UTF-8."""
+    sent = {**headers(), "Content-Type": "application/json; charset=latin-1"}
+    answer = await hooked.post(
+        URL, data=json.dumps(payload("note")).encode("latin-1"), headers=sent
+    )
+    assert answer.status == 415
+    message = (await answer.json())["message"]
+    assert message == "Content-Type charset must be utf-8, not latin-1"
+    await drained(hooked)
+    assert recorder.events == []
+
+
+async def test_large_comment_event_is_handled(
+    hooked: TestClient, recorder: Recorder
+) -> None:
+    """A 1 MB comment (GitLab's limit) is within server.max_webhook_bytes."""
     big = payload("note")
-    big["object_attributes"]["note"] = "x" * 70_000
+    big["object_attributes"]["note"] = "/gitops status\n" + "x" * 1_000_000
     answer = await hooked.post(URL, json=big, headers=headers())
+    assert answer.status == 202
+    await drained(hooked)
+    [(event, _)] = recorder.events
+    assert len(event.body) > 1_000_000
+
+
+async def test_body_over_max_webhook_bytes_is_413(
+    make_bot: MakeBot, recorder: Recorder
+) -> None:
+    """A body over server.max_webhook_bytes is refused and not processed."""
+    bot = await make_bot(routers=[recorder.router], max_webhook_bytes=16384)
+    big = payload("note")
+    big["object_attributes"]["note"] = "x" * 20_000
+    answer = await bot.post(URL, json=big, headers=headers())
     assert answer.status == 413
+    message = (await answer.json())["message"]
+    assert message == "body is larger than the limit of 16384 bytes"
+    await drained(bot)
     assert recorder.events == []
 
 
