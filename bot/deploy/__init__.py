@@ -27,6 +27,7 @@ from bot.deploy.locks import KeyedLocks
 from bot.deploy.model import (
     DeployRequest,
     DeployResult,
+    ManifestMismatch,
     ManifestMissing,
     MergeRequestRef,
     Pinned,
@@ -39,6 +40,7 @@ __all__ = [
     "DeployRequest",
     "DeployResult",
     "KeyedLocks",
+    "ManifestMismatch",
     "ManifestMissing",
     "MergeRequestRef",
     "Pinned",

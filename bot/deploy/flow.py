@@ -68,6 +68,8 @@ async def deploy(
         async with locks.hold(key):
             snapshot = await fetch_snapshot(config, gitlab, request)
             plan = plan_deploy(config, request, snapshot)
+            for note in (note for result in plan.edits for note in result.notes):
+                log.warning("manifest repository unchecked", note=note)
             if request.dry_run:
                 return _dry_result(plan)
             return await carry_out(plan, config, gitlab)

@@ -18,6 +18,12 @@ class ManifestMissing(policy.InvalidReference):
     http_status = 422
 
 
+class ManifestMismatch(policy.InvalidReference):
+    """A configured key holds the image of another repository than the app's."""
+
+    http_status = 422
+
+
 class Pinned(Refused):
     """The key is pinned to another tag until someone runs ``unpin``."""
 

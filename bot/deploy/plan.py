@@ -12,9 +12,10 @@ from bot.chatops import command_lines
 from bot.chatops.pins import describe_pin, read_pin, with_pin
 from bot.config import Config
 from bot.deploy.changelog import changelog_span
-from bot.deploy.model import DeployRequest, Pinned, Plan, Snapshot
+from bot.deploy.model import DeployRequest, ManifestMismatch, Pinned, Plan, Snapshot
 from bot.gitlab import MergeRequest, RepositoryFile
 from bot.manifests import EditResult, Target, edit, find_current
+from bot.manifests.errors import RepositoryMismatch
 from bot.manifests.splice import unified_diff
 from bot.record import DeployRecord, Pin, parse_marker, render_description
 
@@ -42,9 +43,22 @@ def check_request(config: Config, request: DeployRequest) -> None:
 
 
 def targets(config: Config, app: str, env: str) -> tuple[tuple[str, Target], ...]:
-    """The (path, editor target) of every manifest of ``app`` in ``env``."""
+    """The (path, editor target) of every manifest of ``app`` in ``env``.
+
+    A configured key is trusted where nothing beside its value names a
+    repository (the edit carries a note); a different repository is refused.
+    """
     return tuple(
-        (m.path, Target(kind=m.kind, image=m.image, key=m.key, policy=m.policy))
+        (
+            m.path,
+            Target(
+                kind=m.kind,
+                image=m.image,
+                key=m.key,
+                policy=m.policy,
+                require_repository=False,
+            ),
+        )
         for m in config.app(app).manifests_for(env)
     )
 
@@ -62,8 +76,7 @@ def plan_deploy(config: Config, request: DeployRequest, snapshot: Snapshot) -> P
     app, env = request.app, request.environment
     pairs = zip(targets(config, app, env), snapshot.files, strict=True)
     edits = tuple(
-        edit(file.content, path, target, tag=request.tag, digest=request.digest)
-        for (path, target), file in pairs
+        _edit(request, path, target, file.content) for (path, target), file in pairs
     )
     keep, duplicates = _survivor(snapshot.merge_requests)
     old = None if keep is None else parse_marker(keep.description)
@@ -89,6 +102,16 @@ def plan_deploy(config: Config, request: DeployRequest, snapshot: Snapshot) -> P
         labels=config.labels(app, env),
         snapshot=snapshot,
     )
+
+
+def _edit(request: DeployRequest, path: str, target: Target, text: str) -> EditResult:
+    """Edit one manifest; a value of another repository is the config's fault."""
+    try:
+        return edit(text, path, target, tag=request.tag, digest=request.digest)
+    except RepositoryMismatch as error:
+        raise ManifestMismatch(
+            f"manifest does not match the app {request.app}: {error}"
+        ) from error
 
 
 def _record(

@@ -54,6 +54,7 @@ def edit(
         changes=to_changes(path, edits),
         diff=unified_diff(path, text, new_text),
         skipped=tuple(str(error) for error in parsed.errors()),
+        notes=tuple(site.note for site in sites if site.note),
     )
 
 

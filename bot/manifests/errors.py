@@ -29,6 +29,10 @@ class UnsupportedEdit(ManifestError):
     """The target exists but cannot be edited safely (alias, block scalar...)."""
 
 
+class RepositoryMismatch(UnsupportedEdit):
+    """The value at the key belongs to another image repository."""
+
+
 class EditGuardError(ManifestError):
     """The spliced text differs from the original outside the intended lines."""
 

@@ -5,7 +5,9 @@ A path such as ``sidecars[0].image.tag`` points at a tag, a digest, a
 mapping whose ``tag`` and ``digest`` children are set. Several paths may
 be given, separated by commas. A path that does not exist is refused,
 never created. With ``Target.image`` set, the repository next to the
-value must match, so that a wrong key is refused instead of edited.
+value must match, so that a wrong key is refused instead of edited; when
+nothing beside the value names one, ``Target.require_repository`` decides
+between a refusal and an edit with a note.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from bot.manifests.nodes import (
     text_of,
 )
 from bot.manifests.references import parse_reference
-from bot.manifests.values import block_site, scalar_site
+from bot.manifests.values import RepositoryCheck, block_site, scalar_site
 from bot.manifests.yamltext import Document, Parsed
 
 Step = str | int
@@ -53,12 +55,18 @@ def find_sites(parsed: Parsed, target: Target) -> tuple[Site, ...]:
     """Return one site per key path in ``target.key`` (comma-separated)."""
     if not target.key:
         raise InvalidInput("helm values need --key DOTTED.PATH")
-    repository = parse_reference(target.image).repository if target.image else None
+    repository = (
+        RepositoryCheck(
+            parse_reference(target.image).repository, target.require_repository
+        )
+        if target.image
+        else None
+    )
     paths = [path.strip() for path in target.key.split(",") if path.strip()]
     return tuple(_site_for(parsed, path, repository) for path in paths)
 
 
-def _site_for(parsed: Parsed, path: str, repository: str | None) -> Site:
+def _site_for(parsed: Parsed, path: str, repository: RepositoryCheck | None) -> Site:
     steps = parse_key_path(path)
     hits, misses = [], []
     for document, root in parsed.good_roots():

@@ -10,12 +10,19 @@ KINDS = ("auto", "kustomize", "helm", "manifest", "argocd", "flux")
 
 @dataclass(frozen=True)
 class Target:
-    """What to change: an image (repository or name), a key path or a policy."""
+    """What to change: an image (repository or name), a key path or a policy.
+
+    With ``image`` and ``key``, the repository next to the value must be
+    ``image``'s. ``require_repository`` False (the deploy flow, whose key
+    comes from the configuration) edits a value with no repository beside
+    it and notes that instead of refusing it; a different one is refused.
+    """
 
     kind: str = "auto"
     image: str | None = None
     key: str | None = None
     policy: str | None = None
+    require_repository: bool = True
 
 
 @dataclass(frozen=True)
@@ -43,6 +50,7 @@ class EditResult:
     changes: tuple[Change, ...]
     diff: str
     skipped: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
 
     @property
     def changed(self) -> bool:
@@ -98,3 +106,4 @@ class Site:
 
     current: CurrentImage
     plan: Planner = field(compare=False)
+    note: str = ""

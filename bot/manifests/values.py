@@ -9,10 +9,11 @@ convention, anything else is a tag.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, replace
 
 from ruamel.yaml.nodes import MappingNode, Node
 
-from bot.manifests.errors import TargetNotFound, UnsupportedEdit
+from bot.manifests.errors import RepositoryMismatch, TargetNotFound, UnsupportedEdit
 from bot.manifests.model import CurrentImage, Site, TextEdit
 from bot.manifests.nodes import line_of, lookup, text_of, value_at
 from bot.manifests.references import (
@@ -29,26 +30,36 @@ _DIGEST = re.compile(r"sha(256|512):[0-9a-fA-F]*")
 _NULLS = ("", "~", "null", "Null", "NULL")
 
 
+@dataclass(frozen=True)
+class RepositoryCheck:
+    """The repository a value must sit beside, and whether one must be there."""
+
+    expected: str
+    required: bool = True
+
+
 def scalar_site(
     parsed: Parsed,
     document: Document,
     key: Node | None,
     value: Node,
     parent: Node | None,
-    repository: str | None,
+    repository: RepositoryCheck | None,
 ) -> Site:
     """Return the site of one scalar holding a tag, digest or reference."""
     text = _text(value)
     where = f"{parsed.path}:{line_of(document, value) + 1}"
     if _DIGEST.fullmatch(text) or text_of(key) == "digest":
-        _ensure_repository(where, parent, None, repository)
-        return _digest_site(parsed, document, key, value, where)
-    if looks_like_reference(text):
+        note = _ensure_repository(where, _block_repository(parent), repository)
+        site = _digest_site(parsed, document, key, value, where)
+    elif looks_like_reference(text):
         reference = parse_reference(text)
-        _ensure_repository(where, None, reference.repository, repository)
-        return image_site(parsed, document, key, value, reference)
-    _ensure_repository(where, parent, None, repository)
-    return _tag_site(parsed, document, key, value, parent)
+        note = _ensure_repository(where, reference.repository, repository)
+        site = image_site(parsed, document, key, value, reference)
+    else:
+        note = _ensure_repository(where, _block_repository(parent), repository)
+        site = _tag_site(parsed, document, key, value, parent)
+    return replace(site, note=note)
 
 
 def block_site(
@@ -56,11 +67,11 @@ def block_site(
     document: Document,
     path: str,
     block: MappingNode,
-    repository: str | None,
+    repository: RepositoryCheck | None,
 ) -> Site:
     """Return the site of an image mapping: its ``tag`` and ``digest`` children."""
     where = f"{parsed.path}:{line_of(document, block) + 1}"
-    _ensure_repository(where, block, None, repository)
+    note = _ensure_repository(where, _block_repository(block), repository)
     tag_node, digest_node = value_at(block, "tag"), value_at(block, "digest")
     current = CurrentImage(
         _text(tag_node) or None,
@@ -78,7 +89,7 @@ def block_site(
             edits += _set_child(parsed, document, path, block, "digest", "")
         return tuple(edits)
 
-    return Site(current, plan)
+    return Site(current, plan, note)
 
 
 def _set_child(
@@ -165,21 +176,29 @@ def _text(node: Node | None) -> str:
 
 
 def _ensure_repository(
-    where: str, block: Node | None, held: str | None, expected: str | None
-) -> None:
-    """Refuse when the repository beside the value is not the expected one."""
-    if expected is None:
-        return
-    actual = held or _block_repository(block)
+    where: str, actual: str | None, check: RepositoryCheck | None
+) -> str:
+    """Refuse a repository beside the value other than the expected one.
+
+    Return a note when nothing beside the value names a repository and the
+    check does not require one; "" when checked or not asked.
+    """
+    if check is None:
+        return ""
     if actual is None:
-        raise UnsupportedEdit(
-            f"{where}: cannot check the repository: no repository, name or image "
-            "key next to the value"
+        unchecked = "no repository, name or image key next to the value"
+        if check.required:
+            raise UnsupportedEdit(f"{where}: cannot check the repository: {unchecked}")
+        return (
+            f"{where}: repository not checked against {check.expected!r}: "
+            f"{unchecked}; edited because the configuration names the key"
         )
-    if not is_same_repository(actual, expected):
-        raise UnsupportedEdit(
-            f"{where}: the value belongs to repository {actual!r}, not {expected!r}"
+    if not is_same_repository(actual, check.expected):
+        raise RepositoryMismatch(
+            f"{where}: the value belongs to repository {actual!r}, "
+            f"not {check.expected!r}"
         )
+    return ""
 
 
 def _block_repository(block: Node | None) -> str | None:
