@@ -18,6 +18,7 @@ import sys
 import time
 from collections.abc import Mapping
 from dataclasses import replace
+from typing import Any
 
 import structlog
 
@@ -28,6 +29,8 @@ from bot.gitlab import GitLab, RetryPolicy
 from bot.record import Source
 
 POLL_SECONDS = 5.0
+# What a dry run would have done, by the status the real call answers.
+WOULD = {"opened": "open", "updated": "update", "unchanged": "nothing"}
 
 
 class NotMerged(GitLabError):
@@ -53,6 +56,20 @@ def run_deploy(args: argparse.Namespace) -> int:
     result = asyncio.run(_run(config, token, request, args.wait, args.timeout))
     print(_render(result, as_json=args.json))
     return 0
+
+
+def result_json(result: DeployResult) -> dict[str, Any]:
+    """The result object of ``--json`` and the HTTP API.
+
+    A real call's ``status`` says what was done (``opened``, ``updated``,
+    ``unchanged``). A dry run did nothing: its status is ``dry_run`` and
+    ``would`` says what the real call would do (``open``, ``update``,
+    ``nothing``); ``merge_request`` is the one it would update, if any.
+    """
+    answer = result.to_json()
+    if result.dry_run:
+        answer.update(status="dry_run", would=WOULD[result.status])
+    return answer
 
 
 async def _run(
@@ -115,9 +132,9 @@ def ci_source(environ: Mapping[str, str]) -> Source | None:
 def _render(result: DeployResult, *, as_json: bool) -> str:
     """The job's output: the JSON object, the MR URL, or the dry-run diff."""
     if as_json:
-        return json.dumps(result.to_json(), indent=2, sort_keys=True)
+        return json.dumps(result_json(result), indent=2, sort_keys=True)
     if result.dry_run:
-        return result.diff or f"{result.status}: nothing to change"
+        return result.diff or "dry run: nothing to change"
     if result.merge_request is None:
         return f"{result.status}: {result.tag or result.digest} is already deployed"
     return result.merge_request.web_url

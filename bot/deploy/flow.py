@@ -324,8 +324,15 @@ def _commit_message(plan: Plan) -> str:
 
 
 def _dry_result(plan: Plan) -> DeployResult:
-    """What the request would do, with the diff; nothing was written."""
-    if not plan.changed:
+    """What the request would do, with the diff; nothing was written.
+
+    An open MR that already describes this very deployment would be left
+    as it is (``carry_out`` answers ``unchanged`` for such a replay).
+    """
+    replay = plan.keep is not None and parse_marker(plan.keep.description) == (
+        plan.record
+    )
+    if not plan.changed or replay:
         status = "unchanged"
     else:
         status = "opened" if plan.keep is None else "updated"

@@ -4,7 +4,8 @@ Cheap refusals come first and touch nothing: declared size (413), content
 type (415), credentials (401), body size and JSON (413, 400), every
 invalid field at once (400), policy (403, 404). Only then the deploy flow
 runs; its answer comes once the commit and merge request exist in GitLab:
-201 opened, 200 updated or unchanged. Errors are mapped by the server's
+201 opened, 200 updated or unchanged; a dry run answers 200 with status
+``dry_run`` and what it ``would`` do. Errors are mapped by the server's
 error middleware from their ``http_status``.
 """
 
@@ -20,6 +21,7 @@ from aiohttp import web
 from bot import deploy, policy
 from bot.config import Config
 from bot.gitlab import GitLab
+from bot.jobs import result_json
 from bot.manifests import find_current
 from bot.record import Source, parse_marker
 from bot.server import keys
@@ -72,10 +74,10 @@ async def post_deployment(request: web.Request) -> web.Response:
         metrics.deploy_requests.labels(outcome=f"refused_{status}").inc()
         raise
 
-    metrics.deploy_requests.labels(outcome=result.status).inc()
-    # A dry run says what it would do ("opened") but created nothing.
-    status = 201 if result.status == "opened" and not result.dry_run else 200
-    return web.json_response(result.to_json(), status=status)
+    answer = result_json(result)
+    metrics.deploy_requests.labels(outcome=answer["status"]).inc()
+    status = 201 if answer["status"] == "opened" else 200
+    return web.json_response(answer, status=status)
 
 
 async def _read_request(request: web.Request) -> tuple[Caller, DeployBody]:

@@ -103,8 +103,23 @@ MERGE_REQUEST_REF = {
 DEPLOY_RESULT = {
     "type": "object",
     "required": ["status", "merge_request", "branch"],
+    "description": (
+        "status: what was done. A dry run did nothing: status dry_run, and "
+        "would says what the real call would do; merge_request is the one it "
+        "would update."
+    ),
+    "if": {"required": ["dry_run"], "properties": {"dry_run": {"const": True}}},
+    "then": {
+        "required": ["would"],
+        "properties": {"status": {"const": "dry_run"}},
+    },
+    "else": {
+        "not": {"required": ["would"]},
+        "properties": {"status": {"enum": ["opened", "updated", "unchanged"]}},
+    },
     "properties": {
-        "status": {"enum": ["opened", "updated", "unchanged"]},
+        "status": {"enum": ["opened", "updated", "unchanged", "dry_run"]},
+        "would": {"enum": ["open", "update", "nothing"]},
         "merge_request": MERGE_REQUEST_REF,
         "branch": {"type": "string"},
         "commit": NULLABLE_STRING,
@@ -192,7 +207,9 @@ DEPLOYMENTS_PATH = {
         },
         "responses": {
             "201": _ok("a merge request was opened", "DeployResult"),
-            "200": _ok("updated, unchanged, or a dry run", "DeployResult"),
+            "200": _ok(
+                "updated, unchanged, or a dry run (status dry_run)", "DeployResult"
+            ),
             **COMMON_REFUSALS,
             "400": _error(
                 "invalid JSON, a key twice in one object, nesting past "

@@ -106,6 +106,22 @@ def test_dry_run_prints_the_diff(
     assert control.writes() == []
 
 
+def test_dry_run_json_says_what_it_would_do(
+    job: list[str], control: Control, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--dry-run --json answers status dry_run and would open; nothing written."""
+    control.clear_log()
+    assert main([*job, "--tag", "v1.3.0", "--dry-run", "--json"]) == 0
+
+    result = json.loads(capsys.readouterr().out)
+    assert (result["status"], result["would"], result["merge_request"]) == (
+        "dry_run",
+        "open",
+        None,
+    )
+    assert control.writes() == []
+
+
 async def test_wait_for_merge(sandbox: SandboxThread, project: Any) -> None:
     """Waiting ends when the MR is merged, and fails when it is closed."""
     client = adapter(sandbox.url, sandbox.root_token, project.path_with_namespace)

@@ -101,12 +101,40 @@ async def test_older_tag_is_409_and_writes_nothing(
 async def test_dry_run_answers_the_diff_and_writes_nothing(
     live: TestClient, sandbox: SandboxThread
 ) -> None:
-    """A dry run shows the tag line it would change and writes nothing."""
+    """A dry run shows the tag line it would change and writes nothing; its
+    status is dry_run, and ``would`` says what the real call would do."""
     answer = await live.post(URL, json=deploy("v1.3.0", dry_run=True), headers=AUTH)
     body = await answer.json()
     assert answer.status == 200, body
+    assert (body["status"], body["would"], body["merge_request"]) == (
+        "dry_run",
+        "open",
+        None,
+    )
     assert "+    newTag: v1.3.0" in body["diff"]
     assert writes(sandbox) == []
+    metrics = await (await live.get("/metrics")).text()
+    assert 'gitops_bot_deploy_requests_total{outcome="dry_run"} 1.0' in metrics
+    assert 'outcome="opened"' not in metrics
+
+
+@pytest.mark.parametrize(
+    ("tag", "would"), [("v1.4.0", "update"), ("v1.3.0", "nothing")]
+)
+async def test_dry_run_says_what_it_would_do_to_an_open_merge_request(
+    live: TestClient, sandbox: SandboxThread, tag: str, would: str
+) -> None:
+    """With an MR open, a dry run would update it (a newer tag) or do nothing
+    (the same tag); it names the MR and writes nothing."""
+    opened = await (await live.post(URL, json=deploy("v1.3.0"), headers=AUTH)).json()
+    before = writes(sandbox)
+
+    answer = await live.post(URL, json=deploy(tag, dry_run=True), headers=AUTH)
+    body = await answer.json()
+    assert answer.status == 200, body
+    assert (body["status"], body["would"], body["dry_run"]) == ("dry_run", would, True)
+    assert body["merge_request"] == opened["merge_request"]
+    assert writes(sandbox) == before
 
 
 async def test_status_shows_target_tag_and_open_merge_request(
