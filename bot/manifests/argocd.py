@@ -13,8 +13,12 @@ from collections.abc import Iterator
 
 from ruamel.yaml.nodes import MappingNode, Node
 
-from bot.errors import InvalidInput
-from bot.manifests.errors import TargetNotFound, UnsupportedEdit, found_list
+from bot.manifests.errors import (
+    TargetNotFound,
+    UnsupportedEdit,
+    WrongTarget,
+    found_list,
+)
 from bot.manifests.model import CurrentImage, Site, Target, TextEdit
 from bot.manifests.nodes import (
     is_scalar,
@@ -37,7 +41,7 @@ def find_sites(parsed: Parsed, target: Target) -> tuple[Site, ...]:
         return _parameter_sites(parsed, target.key)
     if target.image:
         return _image_sites(parsed, target.image)
-    raise InvalidInput("Argo CD files need --image NAME or --key PARAMETER")
+    raise WrongTarget("Argo CD files need --image NAME or --key PARAMETER")
 
 
 def _sections(

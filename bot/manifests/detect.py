@@ -1,11 +1,20 @@
-"""Which editor a file needs, from its name and its documents."""
+"""Which editor a file needs: its content first, then its name, then its shape.
+
+The content is the documents' ``apiVersion``/``kind`` (a Flux
+``Kustomization``, whose apiVersion is Flux's, is not a kustomization); the
+name is ``kustomization.yaml`` or ``.argocd-source*``; the shape is a top
+``images:`` list of name/newTag entries, or a Flux setter comment.
+"""
 
 from __future__ import annotations
 
 import posixpath
+from dataclasses import dataclass
+
+from ruamel.yaml.nodes import Node, SequenceNode
 
 from bot.manifests.model import Target
-from bot.manifests.nodes import text_of, value_at
+from bot.manifests.nodes import items, text_of, value_at
 from bot.manifests.yamltext import Parsed, parse
 
 KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
@@ -23,6 +32,15 @@ WORKLOAD_KINDS = frozenset(
 )
 ARGOCD_KINDS = frozenset({"Application", "ApplicationSet"})
 POLICY_MARKER = '"$imagepolicy"'
+KUSTOMIZE_API = "kustomize.config.k8s.io/"
+
+
+@dataclass(frozen=True)
+class Detected:
+    """The editor kind of a file, and what in the file decided it."""
+
+    kind: str
+    reason: str
 
 
 def detect_kind(text: str, path: str) -> str:
@@ -31,46 +49,82 @@ def detect_kind(text: str, path: str) -> str:
 
 
 def kind_of(parsed: Parsed) -> str:
-    """Return the editor kind for parsed text (see ``detect_kind``)."""
-    name = posixpath.basename(parsed.path.replace("\\", "/"))
-    if name in KUSTOMIZATION_NAMES:
-        return "kustomize"
-    if name.startswith(".argocd-source"):
-        return "argocd"
+    """Return the editor kind for parsed text (see ``detect``)."""
+    return detect(parsed).kind
 
-    kinds = _document_kinds(parsed)
-    if kinds & ARGOCD_KINDS:
-        return "argocd"
-    if kinds & WORKLOAD_KINDS:
-        return "manifest"
-    if "Kustomization" in kinds and "images" in _root_keys(parsed):
-        return "kustomize"
-    if POLICY_MARKER in parsed.text:
-        return "flux"
-    return "helm"
+
+def detect(parsed: Parsed) -> Detected:
+    """The kind from the content's apiVersion/kind, then the name, then shape."""
+    return (
+        _by_content(parsed)
+        or _by_name(parsed)
+        or _by_structure(parsed)
+        or Detected("helm", "no apiVersion/kind, file name or images: list says "
+                    "otherwise")
+    )  # fmt: skip
 
 
 def resolve_kind(parsed: Parsed, target: Target) -> str:
     """Return the target's kind, detecting it when ``auto``."""
+    return resolve(parsed, target).kind
+
+
+def resolve(parsed: Parsed, target: Target) -> Detected:
+    """The target's kind and why: given, implied by the flags, or detected."""
     if target.kind != "auto":
-        return target.kind
+        return Detected(target.kind, f"--kind {target.kind}")
     if target.policy:
-        return "flux"
-    kind = kind_of(parsed)
-    if target.key and kind in ("kustomize", "manifest", "flux"):
-        return "helm"
-    return kind
+        return Detected("flux", "--policy names a Flux image policy")
+    detected = detect(parsed)
+    if target.key and detected.kind in ("kustomize", "manifest", "flux"):
+        return Detected("helm", "--key names a values path")
+    return detected
+
+
+def _by_content(parsed: Parsed) -> Detected | None:
+    for _, root in parsed.good_roots():
+        api = text_of(value_at(root, "apiVersion")) or ""
+        kind = text_of(value_at(root, "kind")) or ""
+        if api.startswith(KUSTOMIZE_API):
+            return Detected("kustomize", f"apiVersion {api}")
+        if kind == "Kustomization" and not api:
+            return Detected("kustomize", "kind Kustomization")
+        if kind in ARGOCD_KINDS:
+            return Detected("argocd", f"kind {kind}")
+    for _, root in parsed.good_roots():
+        kind = text_of(value_at(root, "kind")) or ""
+        if kind in WORKLOAD_KINDS:
+            return Detected("manifest", f"kind {kind}")
+    return None
+
+
+def _by_name(parsed: Parsed) -> Detected | None:
+    name = posixpath.basename(parsed.path.replace("\\", "/"))
+    if name in KUSTOMIZATION_NAMES:
+        return Detected("kustomize", f"file name {name}")
+    if name.startswith(".argocd-source"):
+        return Detected("argocd", f"file name {name}")
+    return None
+
+
+def _by_structure(parsed: Parsed) -> Detected | None:
+    for _, root in parsed.good_roots():
+        images = value_at(root, "images")
+        entries = items(images) if isinstance(images, SequenceNode) else []
+        if entries and all(_is_image_entry(entry) for entry in entries):
+            return Detected("kustomize", "an images: list of name/newTag entries")
+    if POLICY_MARKER in parsed.text:
+        return Detected("flux", f"a {POLICY_MARKER} setter comment")
+    return None
+
+
+def _is_image_entry(entry: Node) -> bool:
+    """A kustomize ``images:`` entry: a name and one of newTag/newName/digest."""
+    fields = ("newTag", "newName", "digest")
+    return value_at(entry, "name") is not None and any(
+        value_at(entry, field) is not None for field in fields
+    )
 
 
 def _document_kinds(parsed: Parsed) -> set[str]:
     return {text_of(value_at(root, "kind")) or "" for _, root in parsed.good_roots()}
-
-
-def _root_keys(parsed: Parsed) -> set[str]:
-    keys: set[str] = set()
-    for _, root in parsed.good_roots():
-        if isinstance(root.value, list):
-            keys |= {
-                text_of(pair[0]) or "" for pair in root.value if isinstance(pair, tuple)
-            }
-    return keys

@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 from bot.errors import InvalidInput
 from bot.manifests import argocd, flux, helm, kustomize, workloads
-from bot.manifests.detect import resolve_kind
-from bot.manifests.errors import TargetNotFound
+from bot.manifests.detect import resolve
+from bot.manifests.errors import TargetNotFound, WrongTarget
 from bot.manifests.model import CurrentImage, EditResult, Site, Target
 from bot.manifests.references import validate_digest, validate_tag
 from bot.manifests.splice import apply, to_changes, unified_diff
@@ -64,7 +64,8 @@ def find_current(text: str, path: str, target: Target) -> tuple[CurrentImage, ..
 
 
 def _locate(parsed: Parsed, target: Target) -> tuple[Site, ...]:
-    kind = resolve_kind(parsed, target)
+    detected = resolve(parsed, target)
+    kind = detected.kind
     if kind not in FINDERS:
         raise InvalidInput(
             f"unknown kind {kind!r}; expected one of {', '.join(FINDERS)}"
@@ -74,6 +75,11 @@ def _locate(parsed: Parsed, target: Target) -> tuple[Site, ...]:
 
     try:
         return FINDERS[kind](parsed, target)
+    except WrongTarget as error:
+        hint = "; --kind chooses another" if target.kind == "auto" else ""
+        raise WrongTarget(
+            f"{parsed.path}: {error} (kind {kind} from {detected.reason}{hint})"
+        ) from None
     except TargetNotFound as not_found:
         # A document that did not parse may be where the target was meant
         # to be: its syntax error says more than "not found".

@@ -29,6 +29,10 @@ class UnsupportedEdit(ManifestError):
     """The target exists but cannot be edited safely (alias, block scalar...)."""
 
 
+class WrongTarget(ManifestError):
+    """The target flags do not fit the file's kind (``--key`` for helm...)."""
+
+
 class RepositoryMismatch(UnsupportedEdit):
     """The value at the key belongs to another image repository."""
 

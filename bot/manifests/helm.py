@@ -17,7 +17,12 @@ import re
 from ruamel.yaml.nodes import MappingNode, Node
 
 from bot.errors import InvalidInput
-from bot.manifests.errors import AmbiguousTarget, TargetNotFound, UnsupportedEdit
+from bot.manifests.errors import (
+    AmbiguousTarget,
+    TargetNotFound,
+    UnsupportedEdit,
+    WrongTarget,
+)
 from bot.manifests.model import Site, Target
 from bot.manifests.nodes import (
     entries,
@@ -54,7 +59,7 @@ def parse_key_path(path: str) -> tuple[Step, ...]:
 def find_sites(parsed: Parsed, target: Target) -> tuple[Site, ...]:
     """Return one site per key path in ``target.key`` (comma-separated)."""
     if not target.key:
-        raise InvalidInput("helm values need --key DOTTED.PATH")
+        raise WrongTarget("helm values need --key DOTTED.PATH")
     repository = (
         RepositoryCheck(
             parse_reference(target.image).repository, target.require_repository

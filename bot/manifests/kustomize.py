@@ -12,7 +12,12 @@ from __future__ import annotations
 
 from ruamel.yaml.nodes import MappingNode, Node, SequenceNode
 
-from bot.manifests.errors import AmbiguousTarget, TargetNotFound, UnsupportedEdit
+from bot.manifests.errors import (
+    AmbiguousTarget,
+    TargetNotFound,
+    UnsupportedEdit,
+    WrongTarget,
+)
 from bot.manifests.model import CurrentImage, Delete, Insert, Site, Target, TextEdit
 from bot.manifests.nodes import (
     entries,
@@ -33,7 +38,7 @@ def find_sites(parsed: Parsed, target: Target) -> tuple[Site, ...]:
     """Return the one site for ``target.image``: its entry, or where to add it."""
     name = target.image
     if not name:
-        raise TargetNotFound("kustomize files need --image NAME")
+        raise WrongTarget("kustomize files need --image NAME")
     document, root = _kustomization(parsed)
 
     found = lookup(root, "images")
@@ -58,6 +63,15 @@ def find_sites(parsed: Parsed, target: Target) -> tuple[Site, ...]:
 
 
 def _kustomization(parsed: Parsed) -> tuple[Document, MappingNode]:
+    """The one document of a kustomization; a second one is refused."""
+    present = [d for d in parsed.documents if d.root is not None or d.error]
+    if len(present) > 1:
+        lines = ", ".join(str(d.first_line + 1) for d in present)
+        raise UnsupportedEdit(
+            f"{parsed.path}: a kustomization is one YAML document; this file has "
+            f"{len(present)} (starting at lines {lines}); split it, or pass --kind "
+            "for the kind of file it is"
+        )
     for document, root in parsed.good_roots():
         if isinstance(root, MappingNode):
             return document, root

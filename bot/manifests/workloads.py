@@ -13,7 +13,7 @@ from ruamel.yaml.nodes import Node
 
 from bot.errors import InvalidInput
 from bot.manifests.detect import WORKLOAD_KINDS
-from bot.manifests.errors import TargetNotFound, found_list
+from bot.manifests.errors import TargetNotFound, WrongTarget, found_list
 from bot.manifests.model import CurrentImage, Site, Target, TextEdit
 from bot.manifests.nodes import is_scalar, items, line_of, lookup, text_of, value_at
 from bot.manifests.references import (
@@ -61,7 +61,7 @@ def find_sites(parsed: Parsed, target: Target) -> tuple[Site, ...]:
 def target_repository(target: Target) -> str:
     """Return ``target.image`` as a repository; refuse a tag or digest in it."""
     if not target.image:
-        raise InvalidInput("manifests need --image REPOSITORY")
+        raise WrongTarget("manifests need --image REPOSITORY")
     reference = parse_reference(target.image)
     if reference.tag or reference.digest:
         raise InvalidInput(
