@@ -54,19 +54,20 @@ def run_deploy(args: argparse.Namespace) -> int:
     )
 
     result = asyncio.run(_run(config, token, request, args.wait, args.timeout))
-    print(_render(result, as_json=args.json))
+    print(_render(result, config.gitlab.target_branch, as_json=args.json))
     return 0
 
 
-def result_json(result: DeployResult) -> dict[str, Any]:
-    """The result object of ``--json`` and the HTTP API.
+def result_json(result: DeployResult, target_branch: str) -> dict[str, Any]:
+    """The result object of ``--json`` and the HTTP API, naming the branch
+    the merge request targets.
 
     A real call's ``status`` says what was done (``opened``, ``updated``,
     ``unchanged``). A dry run did nothing: its status is ``dry_run`` and
     ``would`` says what the real call would do (``open``, ``update``,
     ``nothing``); ``merge_request`` is the one it would update, if any.
     """
-    answer = result.to_json()
+    answer = {**result.to_json(), "target_branch": target_branch}
     if result.dry_run:
         answer.update(status="dry_run", would=WOULD[result.status])
     return answer
@@ -129,14 +130,16 @@ def ci_source(environ: Mapping[str, str]) -> Source | None:
     return Source(pipeline_url=pipeline_url)
 
 
-def _render(result: DeployResult, *, as_json: bool) -> str:
+def _render(result: DeployResult, target_branch: str, *, as_json: bool) -> str:
     """The job's output: the JSON object, the MR URL, or the dry-run diff."""
     if as_json:
-        return json.dumps(result_json(result), indent=2, sort_keys=True)
+        answer = result_json(result, target_branch)
+        return json.dumps(answer, indent=2, sort_keys=True)
     if result.dry_run:
         return result.diff or "dry run: nothing to change"
     if result.merge_request is None:
-        return f"{result.status}: {result.tag or result.digest} is already deployed"
+        image = result.tag or result.digest
+        return f"{result.status}: {image} is already on {target_branch}"
     return result.merge_request.web_url
 
 

@@ -3,7 +3,8 @@
 The job proves who it is with its GitLab CI/CD ID token (the variable named
 by ``--id-token-env``, GITOPS_BOT_ID_TOKEN by default) or, failing that, its
 CI_JOB_TOKEN. The bot's answer is printed as it came: the merge request URL
-on success, the bot's own message on a refusal. 5xx, 429 and connection
+on success (``unchanged: <tag> is already on <branch>`` when there is no
+merge request), the bot's own message on a refusal. 5xx, 429 and connection
 failures are retried until ``--timeout`` (a 429's Retry-After is obeyed);
 a 4xx is final. ``--wait merged`` polls the deployment until the target
 branch runs the tag, and fails as soon as the merge request is gone
@@ -18,6 +19,7 @@ import os
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 
@@ -56,6 +58,23 @@ class Answer:
 
     status: int
     body: dict
+
+
+def ensure_bot_url(url: str) -> str:
+    """Return the bot's base URL without a trailing slash; refuse a non-URL.
+
+    An empty one is most often an unset GITOPS_BOT_URL in the CI job.
+    """
+    try:
+        parts = urllib.parse.urlsplit(url)
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname)
+        valid = valid and (parts.port is None or parts.port > 0)
+    except ValueError:  # "http://[::1", "http://host:99999"
+        valid = False
+    if not valid:
+        hint = " (is GITOPS_BOT_URL set in the CI job?)" if not url.strip() else ""
+        raise InvalidInput(f"--url must be an http(s) URL, got {url!r}{hint}")
+    return url.rstrip("/")
 
 
 def caller_headers(environ: dict[str, str], id_token_env: str) -> dict[str, str]:
@@ -196,11 +215,22 @@ def is_merged(status: dict, tag: str | None, digest: str | None) -> bool:
     )
 
 
+def outcome_line(body: dict) -> str:
+    """What trigger prints: the merge request's URL, else why there is none
+    (``unchanged: v1.2.0 is already on main``)."""
+    request = body.get("merge_request") or {}
+    if request.get("web_url"):
+        return str(request["web_url"])
+    image = body.get("tag") or body.get("digest") or "the image"
+    branch = body.get("target_branch") or "the target branch"
+    return f"{body.get('status', 'unchanged')}: {image} is already on {branch}"
+
+
 def run_trigger(args: argparse.Namespace) -> int:
     """Run `gitops-bot trigger`; see the module docstring."""
+    base = ensure_bot_url(args.url)
     environ = dict(os.environ)
     headers = caller_headers(environ, args.id_token_env)
-    base = args.url.rstrip("/")
     answer = call_bot(
         f"{base}/api/v1/deployments",
         headers,
@@ -213,7 +243,7 @@ def run_trigger(args: argparse.Namespace) -> int:
 
     request = answer.body.get("merge_request") or {}
     # Flushed: with --wait the job log shows the URL while the job waits.
-    print(request.get("web_url") or answer.body.get("status", "unchanged"), flush=True)
+    print(outcome_line(answer.body), flush=True)
     if args.wait == "merged" and request:
         wait_for_merge(base, headers, args)
     return 0

@@ -74,7 +74,7 @@ async def post_deployment(request: web.Request) -> web.Response:
         metrics.deploy_requests.labels(outcome=f"refused_{status}").inc()
         raise
 
-    answer = result_json(result)
+    answer = result_json(result, app[keys.CONFIG].gitlab.target_branch)
     metrics.deploy_requests.labels(outcome=answer["status"]).inc()
     status = 201 if answer["status"] == "opened" else 200
     return web.json_response(answer, status=status)

@@ -39,6 +39,7 @@ def test_json_result(job: list[str], capsys: pytest.CaptureFixture[str]) -> None
     result = json.loads(capsys.readouterr().out)
     assert result["status"] == "opened" and result["branch"] == "gitops/staging/web"
     assert (result["previous_tag"], result["tag"]) == ("v1.2.0", "v1.3.0")
+    assert result["target_branch"] == "main"
     assert result["merge_request"]["iid"] == 1 and len(result["commit"]) == 40
 
 
@@ -49,6 +50,17 @@ def test_prints_the_merge_request_url(
     assert main([*job, "--tag", "v1.3.0"]) == 0
 
     assert capsys.readouterr().out.strip() == project.mergerequests.get(1).web_url
+
+
+def test_already_deployed_names_the_tag_and_branch(
+    job: list[str], control: Control, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The target already runs the tag: one line saying so, nothing written."""
+    control.clear_log()
+    assert main([*job, "--tag", "v1.2.0"]) == 0
+
+    assert capsys.readouterr().out == "unchanged: v1.2.0 is already on main\n"
+    assert control.writes() == []
 
 
 @pytest.mark.parametrize(

@@ -224,6 +224,66 @@ def test_4xx_fails_at_once_with_the_bots_message(
     assert (len(bot.received), sleeps) == (1, [])
 
 
+@pytest.mark.parametrize(
+    ("url", "line"),
+    [
+        (
+            "",
+            "--url must be an http(s) URL, got '' "
+            "(is GITOPS_BOT_URL set in the CI job?)",
+        ),
+        ("notaurl", "--url must be an http(s) URL, got 'notaurl'"),
+        ("ftp://bot.example", "--url must be an http(s) URL, got 'ftp://bot.example'"),
+        ("https://", "--url must be an http(s) URL, got 'https://'"),
+        ("http://bot:99999", "--url must be an http(s) URL, got 'http://bot:99999'"),
+        ("http://[::1", "--url must be an http(s) URL, got 'http://[::1'"),
+    ],
+)
+def test_a_bad_url_exits_2_with_one_line(
+    ci_env: None,
+    sleeps: list[float],
+    capsys: pytest.CaptureFixture[str],
+    url: str,
+    line: str,
+) -> None:
+    """Not an http(s) URL (GITOPS_BOT_URL unset): exit 2, one line, no retry."""
+    assert run(url) == 2
+
+    out, err = capsys.readouterr()
+    assert (out, err) == ("", f"gitops-bot trigger: {line}\n")
+    assert sleeps == []
+
+
+@pytest.mark.parametrize(
+    ("merge_request", "printed"),
+    [
+        (None, "unchanged: v1.2.0 is already on main"),
+        ({"iid": 7, "web_url": MR_URL}, MR_URL),
+    ],
+)
+def test_unchanged_prints_the_open_mr_or_where_the_tag_is(
+    stub: Any,
+    ci_env: None,
+    capsys: pytest.CaptureFixture[str],
+    merge_request: dict[str, Any] | None,
+    printed: str,
+) -> None:
+    """Nothing to change: the open MR's URL if there is one, else the tag and
+    the branch that already runs it."""
+    answer = {
+        "status": "unchanged",
+        "merge_request": merge_request,
+        "tag": "v1.2.0",
+        "target_branch": "main",
+    }
+    bot = stub((200, {}, answer))
+
+    assert run(bot.url) == 0
+
+    assert capsys.readouterr().out == printed + "\n"
+    assert len(bot.received) == 1
+
+
 def closed_port_url() -> str:
     """A loopback URL where nothing listens."""
     with socket.socket() as probe:
