@@ -110,7 +110,7 @@ def _add_serve(commands: argparse._SubParsersAction) -> None:
     serve = commands.add_parser("serve", help="run the HTTP server")
     serve.add_argument("--config", metavar="F")
     serve.add_argument("--host", default="0.0.0.0")
-    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--port", type=_port_from(1), default=8080)
 
 
 def _add_check_config(commands: argparse._SubParsersAction) -> None:
@@ -121,7 +121,9 @@ def _add_check_config(commands: argparse._SubParsersAction) -> None:
 def _add_sandbox(commands: argparse._SubParsersAction) -> None:
     sandbox = commands.add_parser("sandbox", help="run the offline GitLab")
     sandbox.add_argument("--host", default="127.0.0.1")
-    sandbox.add_argument("--port", type=int, default=8929)
+    sandbox.add_argument(
+        "--port", type=_port_from(0), default=8929, help="0: any free port"
+    )
     sandbox.add_argument("--data", metavar="DIR", help="keep state here")
     sandbox.add_argument("--root-token", metavar="TOKEN")
     sandbox.add_argument("--tier", choices=["free", "premium"], default="premium")
@@ -129,6 +131,21 @@ def _add_sandbox(commands: argparse._SubParsersAction) -> None:
 
 def _add_demo(commands: argparse._SubParsersAction) -> None:
     commands.add_parser("demo", help="a scripted walk-through on the offline GitLab")
+
+
+def _port_from(lowest: int) -> Callable[[str], int]:
+    """An argparse type: a TCP port from ``lowest`` to 65535."""
+
+    def port(text: str) -> int:
+        try:
+            number = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+        if not lowest <= number <= 65535:
+            raise argparse.ArgumentTypeError(f"{number} is not in {lowest}-65535")
+        return number
+
+    return port
 
 
 def _load_runner(command: str) -> Runner:

@@ -9,12 +9,15 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from bot.cli import main
-from tests.server.conftest import DATA, SECRETS
+from bot.server.app import create_app
+from bot.server.command import CannotListen, serve
+from tests.server.conftest import DATA, NOBODY, SECRETS, server_config
 
 CONFIG = DATA / "bot.yaml"
 
@@ -77,3 +80,67 @@ def _wait_for(url: str, server: subprocess.Popen) -> tuple[int, dict]:
             if server.poll() is not None or time.monotonic() > deadline:
                 raise
             time.sleep(0.1)
+
+
+@pytest.fixture
+def busy_port() -> Iterator[int]:
+    """A loopback port somebody else listens on."""
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        yield holder.getsockname()[1]
+
+
+async def test_busy_port_or_bad_host_cannot_listen(busy_port: int) -> None:
+    """A port in use or a host that is no address: CannotListen, in words."""
+    app = create_app(server_config(NOBODY), environ=SECRETS)
+    with pytest.raises(CannotListen) as refused:
+        await serve(app, "127.0.0.1", busy_port)
+    assert str(refused.value) == (
+        f"cannot listen on 127.0.0.1:{busy_port}: address already in use"
+    )
+
+    app = create_app(server_config(NOBODY), environ=SECRETS)
+    with pytest.raises(CannotListen) as refused:
+        await serve(app, "999.1.1.1", 8080)
+    assert str(refused.value).startswith(
+        "cannot listen on 999.1.1.1:8080: unknown host ("
+    )
+
+
+def test_serve_on_a_busy_port_exits_2_with_one_line(busy_port: int) -> None:
+    """The command on a busy port: exit 2, the reason on one line, no traceback."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "serve", "--config", str(CONFIG),
+         "--host", "127.0.0.1", "--port", str(busy_port)],
+        env={**os.environ, **SECRETS},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )  # fmt: skip
+
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert done.stderr.splitlines()[-1] == (
+        f"gitops-bot serve: cannot listen on 127.0.0.1:{busy_port}: "
+        "address already in use"
+    )
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["serve", "--port", "99999"], "argument --port: 99999 is not in 1-65535"),
+        (["serve", "--port", "0"], "argument --port: 0 is not in 1-65535"),
+        (["sandbox", "--port", "65536"], "argument --port: 65536 is not in 0-65535"),
+        (["sandbox", "--port", "x"], "argument --port: not a port number: 'x'"),
+    ],
+)
+def test_port_out_of_range_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    """A port outside 1-65535 (0 too for sandbox) exits 2 before anything runs."""
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    assert exited.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1].endswith(message)
