@@ -26,45 +26,116 @@ class StaticTokenValue:
     token: str = field(repr=False)
 
 
+@dataclass(frozen=True)
+class ServerSecrets:
+    """Every secret ``gitops-bot serve`` needs, read at once."""
+
+    gitlab_token: str = field(repr=False)
+    webhook_secret: str = field(repr=False)
+    static_tokens: tuple[StaticTokenValue, ...]
+
+
+@dataclass(frozen=True)
+class _Wanted:
+    """A variable that must hold a secret, and the key that names it."""
+
+    variable: str
+    key: str
+    purpose: str
+
+
 def read_gitlab_token(config: Config, environ: Mapping[str, str] | None = None) -> str:
     """The GitLab access token, from the variable ``gitlab.token_env`` names."""
-    return _read(environ, config.gitlab.token_env, "gitlab.token_env", "GitLab token")
+    wanted = _gitlab_token(config)
+    return _read_all(environ, [wanted])[wanted.variable]
 
 
 def read_webhook_secret(
     config: Config, environ: Mapping[str, str] | None = None
 ) -> str:
     """The webhook secret, from ``server.webhook_secret_env``'s variable."""
-    variable = config.server.webhook_secret_env
-    return _read(environ, variable, "server.webhook_secret_env", "webhook secret")
+    wanted = _webhook_secret(config)
+    return _read_all(environ, [wanted])[wanted.variable]
 
 
 def read_static_tokens(
     config: Config, environ: Mapping[str, str] | None = None
 ) -> tuple[StaticTokenValue, ...]:
     """Every static token of ``server.static_tokens``; all must be set."""
-    return tuple(
-        StaticTokenValue(
-            entry.project,
-            _read(
-                environ,
-                entry.token_env,
-                f"server.static_tokens[{index}].token_env",
-                f"static token of {entry.project}",
-            ),
-        )
-        for index, entry in enumerate(config.server.static_tokens)
+    wanted = _static_tokens(config)
+    values = _read_all(environ, wanted)
+    return _static_values(config, wanted, values)
+
+
+def read_server_secrets(
+    config: Config, environ: Mapping[str, str] | None = None
+) -> ServerSecrets:
+    """The GitLab token, webhook secret and static tokens; one ``MissingSecret``
+    names every variable that is unset or empty."""
+    gitlab, hook = _gitlab_token(config), _webhook_secret(config)
+    statics = _static_tokens(config)
+    values = _read_all(environ, [gitlab, hook, *statics])
+
+    return ServerSecrets(
+        gitlab_token=values[gitlab.variable],
+        webhook_secret=values[hook.variable],
+        static_tokens=_static_values(config, statics, values),
     )
 
 
-def _read(
-    environ: Mapping[str, str] | None, variable: str, key: str, purpose: str
-) -> str:
-    environ = os.environ if environ is None else environ
-    value = environ.get(variable, "")
-    if not value.strip():
-        raise MissingSecret(
-            f"environment variable {variable} is not set or empty; it must hold "
-            f"the {purpose} ({key} names it)"
+def _gitlab_token(config: Config) -> _Wanted:
+    return _Wanted(config.gitlab.token_env, "gitlab.token_env", "GitLab token")
+
+
+def _webhook_secret(config: Config) -> _Wanted:
+    variable = config.server.webhook_secret_env
+    return _Wanted(variable, "server.webhook_secret_env", "webhook secret")
+
+
+def _static_tokens(config: Config) -> list[_Wanted]:
+    return [
+        _Wanted(
+            entry.token_env,
+            f"server.static_tokens[{index}].token_env",
+            f"static token of {entry.project}",
         )
-    return value
+        for index, entry in enumerate(config.server.static_tokens)
+    ]
+
+
+def _static_values(
+    config: Config, wanted: list[_Wanted], values: Mapping[str, str]
+) -> tuple[StaticTokenValue, ...]:
+    entries = config.server.static_tokens
+    return tuple(
+        StaticTokenValue(entry.project, values[one.variable])
+        for entry, one in zip(entries, wanted, strict=True)
+    )
+
+
+def _read_all(
+    environ: Mapping[str, str] | None, wanted: list[_Wanted]
+) -> dict[str, str]:
+    """The value of each wanted variable; refuse every unset one at once."""
+    environ = os.environ if environ is None else environ
+    missing: dict[str, _Wanted] = {}
+    for one in wanted:
+        if not environ.get(one.variable, "").strip():
+            missing.setdefault(one.variable, one)
+    if missing:
+        raise MissingSecret(_missing_message(list(missing.values())))
+    return {one.variable: environ[one.variable] for one in wanted}
+
+
+def _missing_message(missing: list[_Wanted]) -> str:
+    """Name each variable and what it must hold; never a value."""
+    if len(missing) == 1:
+        [one] = missing
+        return (
+            f"environment variable {one.variable} is not set or empty; it must "
+            f"hold the {one.purpose} ({one.key} names it)"
+        )
+    listed = "; ".join(
+        f"{one.variable} (the {one.purpose}, named by {one.key})" for one in missing
+    )
+    return f"{len(missing)} environment variables are not set or empty: {listed}"

@@ -15,12 +15,8 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 import aiohttp
 from aiohttp import web
 
-from bot.config import (
-    Config,
-    read_gitlab_token,
-    read_static_tokens,
-    read_webhook_secret,
-)
+from bot.config import Config
+from bot.config.secrets import read_server_secrets
 from bot.gitlab import GitLab
 from bot.jobs import connect
 from bot.server import keys
@@ -54,12 +50,13 @@ def create_app(
     ``gitlab`` defaults to an adapter built from the configuration and the
     token in ``environ`` (the process environment by default), closed with
     the app; ``routers`` default to the features of ``default_routers``.
-    Secrets are read here, so a missing one fails before serving.
+    Secrets are read here, so that missing ones fail before serving, all
+    named in one error.
     """
     environ = os.environ if environ is None else environ
+    secrets = read_server_secrets(config, environ)
     owned = gitlab is None
-    token = read_gitlab_token(config, environ)
-    gitlab = gitlab or connect(config, token)
+    gitlab = gitlab or connect(config, secrets.gitlab_token)
     metrics = Metrics(_sources(gitlab))
     router = Router(*(default_routers() if routers is None else routers))
 
@@ -69,10 +66,10 @@ def create_app(
     app[keys.METRICS] = metrics
     app[keys.ROUTER] = router
     app[keys.LOCKS] = TimedLocks(metrics, clock)
-    app[keys.INTAKE] = _intake(app, read_webhook_secret(config, environ), clock)
+    app[keys.INTAKE] = _intake(app, secrets.webhook_secret, clock)
 
-    static_tokens = read_static_tokens(config, environ)
-    app.cleanup_ctx.append(_outbound(static_tokens, token, clock))
+    outbound = _outbound(secrets.static_tokens, secrets.gitlab_token, clock)
+    app.cleanup_ctx.append(outbound)
     app.cleanup_ctx.append(_background_work)
     if owned:
         app.on_cleanup.append(_close_gitlab)

@@ -12,6 +12,7 @@ from bot.config import (
     read_static_tokens,
     read_webhook_secret,
 )
+from bot.config.secrets import read_server_secrets
 from tests.config.documents import top_doc
 
 CONFIG = parse_config(
@@ -90,6 +91,60 @@ def test_missing_secret_names_the_variable(
     assert str(caught.value) == message
     assert not any(secret in str(caught.value) for secret in FULL.values())
     assert caught.value.exit_status == 2
+
+
+def test_server_secrets_are_read_at_once() -> None:
+    """The server's secrets in one value, its tokens hidden from repr."""
+    secrets = read_server_secrets(CONFIG, FULL)
+
+    assert (secrets.gitlab_token, secrets.webhook_secret) == (
+        "glpat-secret-1",
+        "hook-secret-2",
+    )
+    assert [token.project for token in secrets.static_tokens] == [
+        "shop/web",
+        "shop/api",
+    ]
+    assert not any(secret in repr(secrets) for secret in FULL.values())
+
+
+def test_every_missing_server_secret_is_named_at_once() -> None:
+    """Three unset variables: one MissingSecret naming all three, no values."""
+    environ = {"WEB_DEPLOY_TOKEN": "web-secret-3", "HOOK_SECRET": " "}
+
+    with pytest.raises(MissingSecret) as caught:
+        read_server_secrets(CONFIG, environ)
+
+    assert str(caught.value) == (
+        "3 environment variables are not set or empty: "
+        "GITOPS_TOKEN (the GitLab token, named by gitlab.token_env); "
+        "HOOK_SECRET (the webhook secret, named by server.webhook_secret_env); "
+        "API_DEPLOY_TOKEN (the static token of shop/api, named by "
+        "server.static_tokens[1].token_env)"
+    )
+    assert "web-secret-3" not in str(caught.value)
+
+
+def test_a_variable_named_twice_is_listed_once() -> None:
+    """Two static tokens in one unset variable: it is named once."""
+    config = parse_config(
+        top_doc(
+            "server:\n"
+            "  static_tokens:\n"
+            "    - {project: shop/web, token_env: SHARED_TOKEN}\n"
+            "    - {project: shop/api, token_env: SHARED_TOKEN}\n"
+        ),
+        environ={},
+    )
+    environ = {"GITLAB_TOKEN": "t", "GITOPS_BOT_WEBHOOK_SECRET": "w"}
+
+    with pytest.raises(MissingSecret) as caught:
+        read_static_tokens(config, environ)
+
+    assert str(caught.value) == (
+        "environment variable SHARED_TOKEN is not set or empty; it must hold "
+        "the static token of shop/web (server.static_tokens[0].token_env names it)"
+    )
 
 
 def test_default_variable_names() -> None:

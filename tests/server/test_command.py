@@ -34,6 +34,23 @@ def test_missing_secret_fails_at_start(
     assert "SERVER_TEST_WEBHOOK_SECRET is not set or empty" in error
 
 
+def test_every_missing_secret_is_named_at_start(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With no secret set, one line names all three variables, no values."""
+    for name in SECRETS:
+        monkeypatch.delenv(name, raising=False)
+    assert main(["serve", "--config", str(CONFIG)]) == 2
+
+    assert capsys.readouterr().err == (
+        "gitops-bot serve: 3 environment variables are not set or empty: "
+        "SERVER_TEST_GITLAB_TOKEN (the GitLab token, named by gitlab.token_env); "
+        "SERVER_TEST_WEBHOOK_SECRET (the webhook secret, named by "
+        "server.webhook_secret_env); SERVER_TEST_WEB_TOKEN (the static token of "
+        "shop/web, named by server.static_tokens[0].token_env)\n"
+    )
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
