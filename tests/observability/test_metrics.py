@@ -32,7 +32,7 @@ def value(flow: FlowRecord, name: str, **labels: str) -> float:
     ("name", "labels", "at_least"),
     [
         ("deploy_requests_total", {"outcome": "opened"}, 1),
-        ("deploy_requests_total", {"outcome": "updated"}, 1),
+        ("deploy_requests_total", {"outcome": "dry_run"}, 1),
         ("deploy_requests_total", {"outcome": "refused_401"}, 1),
         ("gitlab_calls_total", {"route": FILES_ROUTE, "status": "200"}, 1),
         ("gitlab_calls_total", {"route": FILES_ROUTE, "status": "502"}, 1),
