@@ -208,8 +208,17 @@ class Transport:
             )
         except _NETWORK_ERRORS as error:
             self.counter.add(route, NO_ANSWER)
-            log.warning("gitlab call failed", step=step, route=route, error=str(error))
-            raise _Transient(0, f"{type(error).__name__}: {error}", None) from error
+            detail = _network_detail(error)
+            # One info line per attempt, like a refused one; the caller
+            # reports the failure once retrying stops.
+            log.info(
+                "gitlab call failed",
+                step=step,
+                route=route,
+                status=NO_ANSWER,
+                error=detail,
+            )
+            raise _Transient(0, detail, None) from error
         except (gitlab.GitlabHttpError, gitlab.GitlabAuthenticationError) as error:
             raise self._failure(step, route, error) from error
 
@@ -286,6 +295,14 @@ def _gave_up(fault: _Transient) -> str:
     if fault.retry_after is not None:
         return f"{fault.detail} (retry after {fault.retry_after:g}s; gave up)"
     return f"{fault.detail} (still failing at the retry deadline)"
+
+
+def _network_detail(error: Exception) -> str:
+    """The network failure in a few words: urllib3's reason without the
+    request's URL, which requests' message carries (twice, with the query)."""
+    reason = error.args[0] if error.args else error
+    reason = getattr(reason, "reason", None) or reason  # MaxRetryError's cause
+    return f"{type(error).__name__}: {reason}"
 
 
 def _detail(message: Any) -> str:

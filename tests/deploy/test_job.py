@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +106,40 @@ def test_gitlab_refusal_exits_1(
 
     error = capsys.readouterr().err
     assert "GitLab answered 401" in error and "glpat-wrong" not in error
+
+
+def test_gitlab_down_logs_each_attempt_once_and_exits_1(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Nothing listens at gitlab.url: one info line per attempt with route and
+    status, no warning, no URL; then exit 1 with one line saying what failed."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = tmp_path / "bot.yaml"
+    text = (DATA / "bot.yaml").read_text()
+    config.write_text(
+        text.replace("retry_deadline_seconds: 20", "retry_deadline_seconds: 1")
+    )
+    monkeypatch.setenv("GITOPS_TEST_TOKEN", "glpat-unused")
+    monkeypatch.setenv("GITOPS_BOT_GITLAB_URL", f"http://127.0.0.1:{port}")
+
+    argv = ["deploy", "--config", str(config), "--app", "web", "--env", "staging"]
+    assert main([*argv, "--tag", "v1.3.0"]) == 1
+
+    out, err = capsys.readouterr()
+    *attempts, last = err.splitlines()
+    assert out == "" and attempts
+    for line in attempts:
+        assert "[info" in line and "gitlab call failed" in line, line
+        assert "route='GET /projects/:id/" in line and "status=no-answer" in line
+    assert "/api/v4" not in err and "warning" not in err
+    assert last.startswith("gitops-bot deploy: fetch_")
+    assert last.endswith(
+        f"GitLab answered nothing: ConnectionError: HTTPConnection(host='127.0.0.1', "
+        f"port={port}): Failed to establish a new connection: [Errno 111] "
+        "Connection refused (still failing at the retry deadline)"
+    )
 
 
 def test_dry_run_prints_the_diff(
