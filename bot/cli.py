@@ -127,6 +127,9 @@ def _add_sandbox(commands: argparse._SubParsersAction) -> None:
     sandbox.add_argument("--data", metavar="DIR", help="keep state here")
     sandbox.add_argument("--root-token", metavar="TOKEN")
     sandbox.add_argument("--tier", choices=["free", "premium"], default="premium")
+    sandbox.add_argument(
+        "--seed", action="store_true", help="create the demo's world and bot.yaml"
+    )
 
 
 def _add_demo(commands: argparse._SubParsersAction) -> None:

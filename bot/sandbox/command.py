@@ -1,17 +1,26 @@
-"""``gitops-bot sandbox``: run the offline GitLab until SIGINT or SIGTERM."""
+"""``gitops-bot sandbox``: run the offline GitLab until SIGINT or SIGTERM.
+
+With ``--seed``, first create the demo's world and print how to start the
+bot against it (see ``bot.sandbox.seeding``).
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import signal
+from pathlib import Path
 
 from bot.errors import InvalidInput
+from bot.sandbox.seeding import ensure_not_seeded, seed_sandbox
 from bot.sandbox.server import Sandbox
 
 
 async def serve(args: argparse.Namespace) -> None:
     """Start the sandbox, print one line with its URL, wait for a stop signal."""
+    seeding = getattr(args, "seed", False)
+    if seeding and args.data:
+        ensure_not_seeded(Path(args.data))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for number in (signal.SIGINT, signal.SIGTERM):
@@ -34,6 +43,11 @@ async def serve(args: argparse.Namespace) -> None:
         line += f"; root token {sandbox.root_token}"
     print(line, flush=True)
     try:
+        if seeding:
+            seeded = await seed_sandbox(
+                sandbox.url, sandbox.root_token, Path(sandbox.data_dir)
+            )
+            print("\n".join(seeded.lines()), flush=True)
         await stop.wait()
     finally:
         await sandbox.stop()
