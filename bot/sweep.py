@@ -3,11 +3,14 @@
 Merge request, pipeline and emoji events each run the gate on the merge
 request they concern; the sweep (every ``server.sweep_interval_seconds``,
 jittered, by ``bot.server.sweep``) lists every open bot merge request, all
-pages, and runs the gate on each, healing lost webhooks and restarts. The
-gate's per-merge-request lock keeps a sweep and a webhook from acting on one
-merge request at once. When a bot merge request of an environment with
-``promote_to`` and ``auto_promote`` merges, the same image is deployed to
-the next environment.
+pages, and runs the gate on each, healing lost webhooks and restarts. Before
+the gate runs, the comment commands of the merge request that the bot has
+not answered yet (their note webhook lost, or queued when the bot stopped)
+are answered in note order, through the note handler: a lost ``hold`` is
+applied before the gate could merge. The gate's per-merge-request lock keeps
+a sweep, a webhook and a command from acting on one merge request at once.
+When a bot merge request of an environment with ``promote_to`` and
+``auto_promote`` merges, the same image is deployed to the next environment.
 """
 
 from __future__ import annotations
@@ -15,8 +18,9 @@ from __future__ import annotations
 import structlog
 
 from bot import deploy
-from bot.chatops import handlers
 from bot.chatops.events import BOT_LABEL
+from bot.chatops.handlers import CommandHandler
+from bot.chatops.handlers import router as commands_router
 from bot.gate.execute import GateOutcome, MergeGate
 from bot.record import DeployRecord, parse_marker
 from bot.server.events import EmojiEvent, MergeRequestEvent, PipelineEvent
@@ -34,9 +38,11 @@ GATE_ACTIONS = frozenset({
 class GateTriggers:
     """Event handlers and the sweep, all acting through one ``MergeGate``."""
 
-    def __init__(self, gate: MergeGate) -> None:
-        """Share ``gate`` (its locks and caches) with the comment commands."""
+    def __init__(self, gate: MergeGate, commands: CommandHandler) -> None:
+        """Share ``gate`` (its locks and caches) with the comment commands;
+        ``commands`` answers the notes whose webhook never came."""
         self.gate = gate
+        self.commands = commands
 
     async def on_merge_request(
         self, event: MergeRequestEvent, context: HandlerContext
@@ -75,8 +81,10 @@ class GateTriggers:
                 log.exception("sweep gate failed", iid=mr.iid)
 
     async def run_gate(self, context: HandlerContext, iid: int) -> GateOutcome:
-        """Run the gate; promote what it merged."""
-        outcome = await self.gate.run(context, iid)
+        """Answer the unanswered commands, run the gate; promote what merged."""
+        async with self.gate.hold(iid):
+            notes = await self.commands.answer_pending(context, iid)
+            outcome = await self.gate.run_locked(context, iid, notes=notes)
         if outcome.action == "merged" and outcome.fetched is not None:
             await self.maybe_promote(context, outcome.fetched.record)
         return outcome
@@ -107,10 +115,11 @@ class GateTriggers:
 def routers(gate: MergeGate | None = None) -> list[Router]:
     """The merge gate's and the comment commands' routers, sharing one gate."""
     gate = gate or MergeGate()
-    triggers = GateTriggers(gate)
+    commands = CommandHandler(gate)
+    triggers = GateTriggers(gate, commands)
     gate_router = Router()
     gate_router.register(MergeRequestEvent, triggers.on_merge_request)
     gate_router.register(PipelineEvent, triggers.on_pipeline)
     gate_router.register(EmojiEvent, triggers.on_emoji)
     gate_router.add_sweep(triggers.sweep)
-    return [gate_router, handlers.router(gate)]
+    return [gate_router, commands_router(commands)]

@@ -36,7 +36,9 @@ class NotApplicable(Refused):
 
 async def status(invocation: Invocation) -> str:
     """Explain every blocker, as the gate sees them now."""
-    evaluated = await invocation.gate.evaluate(invocation.context, invocation.mr.iid)
+    evaluated = await invocation.gate.evaluate(
+        invocation.context, invocation.mr.iid, notes=invocation.notes
+    )
     if evaluated is None:
         raise NotApplicable(f"!{invocation.mr.iid} carries no readable deploy record")
     fetched, decision = evaluated
@@ -52,6 +54,7 @@ async def merge(invocation: Invocation) -> str:
         invocation.mr.iid,
         merge_requested=True,
         freeze_overridden=True,
+        notes=invocation.notes,
     )
     if outcome.action not in REMEMBERED or not _still_open(outcome):
         return describe_outcome(outcome)
@@ -92,7 +95,9 @@ async def unhold(invocation: Invocation) -> str:
     await invocation.context.gitlab.update_merge_request(
         invocation.mr.iid, remove_labels=HOLD_LABEL
     )
-    outcome = await invocation.gate.run_locked(invocation.context, invocation.mr.iid)
+    outcome = await invocation.gate.run_locked(
+        invocation.context, invocation.mr.iid, notes=invocation.notes
+    )
     return f"Hold lifted. {describe_outcome(outcome)}"
 
 

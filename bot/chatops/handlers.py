@@ -1,17 +1,24 @@
-"""Running comment commands: one note in, one reply and one award emoji out.
+"""Running comment commands: each command note gets one reply and one award.
 
-For each note event, in order, stopping at the first "no":
+A note webhook, the periodic sweep and every merge request, pipeline or
+approval event lead to ``CommandHandler.answer_pending``, which answers, in
+note order, every command note of the merge request that the bot has not
+answered yet, so a note whose webhook was lost (dropped delivery, restart,
+413) is still answered before the gate runs. For each note:
 
-1. cheap checks on the event itself (no GitLab call): a merge request
-   note, just created (an edited note never re-runs), not a system note,
-   holding a command;
-2. not the bot's own note; the merge request is the bot's (author, record);
-3. not done already: the bot's award emoji on the note is the durable
-   "done" mark, so a redelivered or replayed note runs once;
+1. cheap checks on a note event (no GitLab call): a merge request note,
+   just created (an edited note never re-runs), not a system note, holding
+   a command, not the bot's own;
+2. one notes listing (every page): the bot's replies end with a hidden
+   marker naming the note they answer (``bot.chatops.ledger``), so a
+   redelivered, replayed or already healed note runs once;
+3. the merge request is the bot's (author, record or label); a note the bot
+   awarded its emoji before replies carried the marker counts as answered;
 4. each command checked against the commenter's access level in the GitOps
-   project (``members/all``: inherited membership counts), then run;
-5. one reply quoting each command with its result or refusal, then the
-   award emoji.
+   project (``members/all``: inherited membership counts), then run; on a
+   merged or closed merge request only ``help`` and ``status`` run;
+5. one reply quoting each command with its result or refusal, ending with
+   the marker, then the award emoji.
 
 Arguments are plain strings passed to GitLab's API; nothing reaches a shell.
 Everything runs under the merge request's single-flight lock.
@@ -20,7 +27,7 @@ Everything runs under the merge request's single-flight lock.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 import structlog
@@ -38,9 +45,18 @@ from bot.chatops.grammar import (
     format_reply,
     parse_note,
 )
+from bot.chatops.ledger import (
+    CommandNote,
+    HoldChange,
+    Ledger,
+    answered_marker,
+    read_ledger,
+)
 from bot.errors import GitopsBotError
 from bot.gate.execute import MergeGate
-from bot.gitlab import MergeRequest
+from bot.gate.model import CommandNotes
+from bot.gate.report import FINAL_STATES
+from bot.gitlab import MergeRequest, Note
 from bot.record import has_marker, parse_marker
 from bot.server.events import NoteEvent
 from bot.server.router import HandlerContext, Router
@@ -50,11 +66,18 @@ log = structlog.get_logger(__name__)
 DONE_EMOJI = "white_check_mark"
 REFUSED_EMOJI = "no_entry_sign"
 NOTHING_RUN = "Nothing in this note was run."
+# On a merged or closed merge request (``FINAL_STATES``) only these do anything.
+ANSWERED_WHEN_FINAL = frozenset({"help", "status"})
+HOLD_CHANGES: dict[str, HoldChange] = {"hold": "held", "unhold": "unheld"}
 
 
 @dataclass(frozen=True)
 class Invocation:
-    """One command to run, with who asked and where."""
+    """One command to run, with who asked and where.
+
+    ``notes`` is what the notes say to the gate while this command runs (the
+    other unanswered commands, who held the merge request and why).
+    """
 
     command: Command
     actor: str
@@ -62,6 +85,18 @@ class Invocation:
     mr: MergeRequest
     context: HandlerContext
     gate: MergeGate
+    notes: CommandNotes = field(default_factory=CommandNotes)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The reply to one note, whether anything in it was refused, the hold
+    change it made, and the merge request as it is afterwards."""
+
+    text: str
+    refused: bool
+    hold_change: HoldChange | None
+    mr: MergeRequest
 
 
 CommandRunner = Callable[[Invocation], Awaitable[str]]
@@ -75,7 +110,8 @@ class CommandHandler:
         self.gate = gate
 
     async def on_note(self, event: NoteEvent, context: HandlerContext) -> None:
-        """Handle one note webhook."""
+        """Handle one note webhook: answer every unanswered command note of
+        its merge request, this one included."""
         prefix = context.config.server.command_prefix
         early = _early_skip(event)
         parsed = parse_note(event.body, prefix) if early is None else Ignore()
@@ -89,65 +125,125 @@ class CommandHandler:
             return
         assert event.merge_request_iid is not None  # _early_skip checked it
         async with self.gate.hold(event.merge_request_iid):
-            await self._handle_locked(event, context, bot_id, parsed)
+            await self.answer_pending(context, event.merge_request_iid)
 
-    async def _handle_locked(
-        self,
-        event: NoteEvent,
-        context: HandlerContext,
-        bot_id: int,
-        parsed: Commands | object,
-    ) -> None:
-        """Check ownership and the done mark, run, reply, mark done."""
+    async def answer_pending(self, context: HandlerContext, iid: int) -> CommandNotes:
+        """Answer, in note order, each command note of ``!iid`` not answered
+        yet; return what the notes then tell the gate. The caller holds
+        ``gate.hold(iid)``. Costs one notes listing when nothing is pending.
+
+        A failure to answer a note propagates and leaves it and the later
+        ones for the next run: they stay in order, and the gate never merges
+        past them.
+        """
         gitlab = context.gitlab
-        iid = event.merge_request_iid
-        assert iid is not None
-        mr = await gitlab.fetch_merge_request(iid)
-        skip = note_skip_reason(_facts(event, mr, bot_id))
-        if skip is not None:
-            log.info("note ignored", note=event.note_id, iid=iid, reason=skip)
-            return
-        awards = await gitlab.fetch_note_awards(iid, event.note_id)
-        if any(award.user_id == bot_id for award in awards):
-            log.info("note already handled", note=event.note_id, iid=iid)
-            return
+        bot_id, _ = await gitlab.fetch_current_user()
+        notes = list(await gitlab.fetch_notes(iid))
+        ledger = self._ledger(context, notes, bot_id)
+        if not ledger.pending:
+            return ledger.for_gate()
 
-        if isinstance(parsed, Commands):
-            level = await gitlab.fetch_member_access(event.author_id)
-            replies, refused = await self._run_all(parsed, event, level, mr, context)
-            text = "\n\n---\n\n".join(replies)
-        else:
-            text = parsed.text  # type: ignore[attr-defined]
-            refused = text.endswith(NOTHING_RUN)
-        await gitlab.post_note(iid, text)
-        await gitlab.award_emoji(
-            iid, REFUSED_EMOJI if refused else DONE_EMOJI, note_id=event.note_id
+        mr = await gitlab.fetch_merge_request(iid)
+        skip = note_skip_reason(_facts(ledger.pending[0], mr, bot_id))
+        if skip is not None:
+            log.info("notes ignored", iid=iid, reason=skip)
+            return ledger.for_gate()
+        for note in ledger.pending:
+            answer = await self._answer(context, note, mr, ledger, bot_id)
+            if answer is not None:
+                reply, mr = answer
+                notes.append(reply)
+            ledger = self._ledger(context, notes, bot_id)
+        return ledger.for_gate()
+
+    def _ledger(
+        self, context: HandlerContext, notes: list[Note], bot_id: int
+    ) -> Ledger:
+        """The command notes read from the listing (plus replies posted since)."""
+        return read_ledger(
+            notes,
+            bot_id=bot_id,
+            prefix=context.config.server.command_prefix,
+            also_answered=self.gate.answered_by_emoji,
         )
 
-    async def _run_all(
+    async def _answer(
         self,
-        parsed: Commands,
-        event: NoteEvent,
-        level: int,
-        mr: MergeRequest,
         context: HandlerContext,
-    ) -> tuple[list[str], bool]:
-        """Run each command in order; return the replies and whether any failed."""
-        replies, refused = [], False
-        for command in parsed.commands:
-            invocation = Invocation(
-                command, event.author_username, level, mr, context, self.gate
+        note: CommandNote,
+        mr: MergeRequest,
+        ledger: Ledger,
+        bot_id: int,
+    ) -> tuple[Note, MergeRequest] | None:
+        """Run one note, reply, award; None when it was answered already."""
+        gitlab = context.gitlab
+        awards = await gitlab.fetch_note_awards(mr.iid, note.id)
+        if any(award.user_id == bot_id for award in awards):
+            # Answered before replies carried the marker (an older version).
+            self.gate.remember_answered_by_emoji(note.id)
+            log.info("note already handled", note=note.id, iid=mr.iid)
+            return None
+
+        answer = await self._run_note(context, note, mr, ledger)
+        body = f"{answer.text}\n\n{answered_marker(note.id, answer.hold_change)}"
+        reply = await gitlab.post_note(mr.iid, body)
+        emoji = REFUSED_EMOJI if answer.refused else DONE_EMOJI
+        await gitlab.award_emoji(mr.iid, emoji, note_id=note.id)
+        log.info("note answered", note=note.id, iid=mr.iid, refused=answer.refused)
+        return reply, answer.mr
+
+    async def _run_note(
+        self,
+        context: HandlerContext,
+        note: CommandNote,
+        mr: MergeRequest,
+        ledger: Ledger,
+    ) -> Answer:
+        """The answer to one note: run its commands, or its ready reply."""
+        if not isinstance(note.parsed, Commands):
+            text = note.parsed.text
+            return Answer(text, text.endswith(NOTHING_RUN), None, mr)
+
+        level = await context.gitlab.fetch_member_access(note.author_id or 0)
+        invocations = [
+            Invocation(
+                command,
+                note.author,
+                level,
+                mr,
+                context,
+                self.gate,
+                ledger.for_gate(running=note.id),
             )
+            for command in note.parsed.commands
+        ]
+        return await self._run_all(invocations)
+
+    async def _run_all(self, invocations: list[Invocation]) -> Answer:
+        """Run each command in order, each on the merge request as the one
+        before left it."""
+        replies: list[str] = []
+        refused, change = False, None
+        mr = invocations[0].mr
+        for invocation in invocations:
+            invocation = replace(invocation, mr=mr)
             reply, ok = await self._run_one(invocation)
             replies.append(reply)
             refused = refused or not ok
-            if command.name in ("pin", "unpin", "recreate", "merge", "close"):
-                mr = await context.gitlab.fetch_merge_request(mr.iid)
-        return replies, refused
+            name = invocation.command.name
+            if ok and name in HOLD_CHANGES:
+                change = HOLD_CHANGES[name]
+            if ok and name not in ANSWERED_WHEN_FINAL:
+                mr = await invocation.context.gitlab.fetch_merge_request(mr.iid)
+        return Answer("\n\n---\n\n".join(replies), refused, change, mr)
 
     async def _run_one(self, invocation: Invocation) -> tuple[str, bool]:
-        """Check permission, run; a refusal or failure becomes the reply."""
-        command = invocation.command
+        """Check state and permission, run; a refusal or failure is the reply."""
+        command, mr = invocation.command, invocation.mr
+        if mr.state in FINAL_STATES and command.name not in ANSWERED_WHEN_FINAL:
+            log.info("command on a finished MR", command=command.name, state=mr.state)
+            text = f"!{mr.iid} is {mr.state}; nothing to {command.name}."
+            return format_reply(command, f"Not done: {text}"), False
         refusal = permission_refusal(invocation)
         if refusal is not None:
             log.info("command refused", command=command.name, actor=invocation.actor)
@@ -206,17 +302,18 @@ def _early_skip(event: NoteEvent) -> str | None:
     return None
 
 
-def _facts(event: NoteEvent, mr: MergeRequest, bot_id: int) -> NoteFacts:
-    """The chatops filter's view of the note and its merge request."""
+def _facts(note: CommandNote, mr: MergeRequest, bot_id: int) -> NoteFacts:
+    """The chatops filter's view of a human note (as listed) and its merge
+    request; the listing holds only created notes on this merge request."""
     return NoteFacts(
-        noteable_type=event.noteable_type,
-        action=event.action,
-        is_system=event.system,
-        author_id=event.author_id,
-        author_username=event.author_username,
+        noteable_type="MergeRequest",
+        action="create",
+        is_system=False,
+        author_id=note.author_id,
+        author_username=note.author,
         bot_user_id=bot_id,
-        body=event.body,
-        note_id=event.note_id,
+        body=note.body,
+        note_id=note.id,
         mr_iid=mr.iid,
         mr_author_id=mr.author_id,
         mr_labels=mr.labels,
@@ -224,9 +321,8 @@ def _facts(event: NoteEvent, mr: MergeRequest, bot_id: int) -> NoteFacts:
     )
 
 
-def router(gate: MergeGate) -> Router:
+def router(handler: CommandHandler) -> Router:
     """The comment commands' router."""
-    handler = CommandHandler(gate)
     commands_router = Router()
     commands_router.register(NoteEvent, handler.on_note)
     return commands_router

@@ -43,7 +43,7 @@ TRANSIENT_MERGE_STATUS = frozenset(
 REGENERATE_CODES = ("conflict", "need_rebase")
 # Rules only the bot enforces: GitLab's auto-merge would merge through them.
 GITLAB_BLIND = frozenset({
-    "held", "frozen", "approvals_missing", "required_job_missing",
+    "commands_pending", "held", "frozen", "approvals_missing", "required_job_missing",
     "required_job_failed",
 })  # fmt: skip
 # With GitLab's auto-merge, these are left for GitLab to wait out.
@@ -110,10 +110,18 @@ def _not_open(mr: MergeRequestState) -> Reason:
 
 
 def _merge_request_reasons(state: GateInput) -> Iterable[Reason]:
-    """Hold and draft."""
+    """Comment commands not answered yet, hold and draft."""
+    if state.pending_commands:
+        notes = ", ".join(map(str, state.pending_commands))
+        yield Reason(
+            "commands_pending",
+            f"comment commands not answered yet (note {notes}); "
+            "the bot runs them before any merge",
+        )
     if state.held:
+        who = f" by {code_span(state.held_by)}" if state.held_by else ""
         why = f": {inline_text(state.hold_reason)}" if state.hold_reason else ""
-        yield Reason("held", f"held{why}; `unhold` lifts it")
+        yield Reason("held", f"held{who}{why}; `unhold` lifts it")
     if state.mr.draft:
         yield Reason("draft", f"!{state.mr.iid} is a draft")
 

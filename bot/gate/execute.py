@@ -1,7 +1,10 @@
 """Carrying out the merge gate's decision on one merge request.
 
 ``MergeGate.run(context, iid)`` reads the input (``bot.gate.fetch``), asks
-the pure ``decide``, and acts:
+the pure ``decide``, and acts. The input includes what the merge request's
+notes say (comment commands not answered yet, who held it and why): the
+caller passes it from the notes listing it already read, or the gate lists
+the notes itself (``fetch_command_notes``).
 
 - ``Merge``: drop the failure label, merge naming the head SHA, then read the
   merge request back; only a ``merged`` state read from GitLab counts. A
@@ -29,10 +32,12 @@ from typing import TYPE_CHECKING
 import structlog
 
 from bot import deploy
+from bot.chatops.ledger import read_ledger
 from bot.gate.decide import decide, merge_response_action
 from bot.gate.fetch import Fetched, GateReader, fetch_job_states
 from bot.gate.model import (
     CancelAutoMerge,
+    CommandNotes,
     Decision,
     Merge,
     Reason,
@@ -59,6 +64,7 @@ FAILED_LABEL = "gitops::pipeline-failed"
 FAILURE_MARKER = "<!-- gitops-bot:pipeline-failed {sha} -->"
 MERGE_ATTEMPTS = 3
 CHECKING_POLLS = (0.2, 0.5, 1.0, 2.0)
+ANSWERED_BY_EMOJI_LIMIT = 10_000
 
 
 @dataclass(frozen=True)
@@ -92,6 +98,9 @@ class MergeGate:
         self._locks = deploy.KeyedLocks()
         self._reported: set[tuple[int, str]] = set()
         self.deploy_locks = deploy.KeyedLocks()
+        # Notes answered before replies carried the "answered" marker: known
+        # from the bot's award emoji on them (one call each, then remembered).
+        self.answered_by_emoji: set[int] = set()
 
     @asynccontextmanager
     async def hold(self, iid: int) -> AsyncIterator[None]:
@@ -106,11 +115,42 @@ class MergeGate:
         async with self.hold(iid):
             return await self.run_locked(context, iid, **options)
 
+    async def fetch_command_notes(
+        self, context: HandlerContext, iid: int
+    ) -> CommandNotes:
+        """What the notes of ``!iid`` tell the gate (1 call per page)."""
+        bot_id, _ = await context.gitlab.fetch_current_user()
+        ledger = read_ledger(
+            await context.gitlab.fetch_notes(iid),
+            bot_id=bot_id,
+            prefix=context.config.server.command_prefix,
+            also_answered=self.answered_by_emoji,
+        )
+        return ledger.for_gate()
+
+    def remember_answered_by_emoji(self, note_id: int) -> None:
+        """Remember a note answered before replies carried the marker."""
+        if len(self.answered_by_emoji) >= ANSWERED_BY_EMOJI_LIMIT:
+            self.answered_by_emoji.clear()  # each costs one call to find again
+        self.answered_by_emoji.add(note_id)
+
     async def evaluate(
-        self, context: HandlerContext, iid: int, **options: bool
+        self,
+        context: HandlerContext,
+        iid: int,
+        *,
+        notes: CommandNotes | None = None,
+        **options: bool,
     ) -> tuple[Fetched, Decision] | None:
-        """Read and decide, acting on nothing; None for a non-bot MR."""
-        fetched = await self.reader.read(context.config, context.gitlab, iid, **options)
+        """Read and decide, acting on nothing; None for a non-bot MR.
+
+        Without ``notes`` the notes are listed here (one more call).
+        """
+        if notes is None:
+            notes = await self.fetch_command_notes(context, iid)
+        fetched = await self.reader.read(
+            context.config, context.gitlab, iid, notes=notes, **options
+        )
         return None if fetched is None else (fetched, decide(fetched.state))
 
     async def run_locked(
@@ -120,15 +160,22 @@ class MergeGate:
         *,
         merge_requested: bool = False,
         freeze_overridden: bool = False,
+        notes: CommandNotes | None = None,
     ) -> GateOutcome:
-        """Decide and act; the caller holds ``hold(iid)``."""
+        """Decide and act; the caller holds ``hold(iid)``.
+
+        ``notes`` comes from the caller's notes listing; without it the gate
+        lists the notes itself, once.
+        """
         options = {
             "merge_requested": merge_requested,
             "freeze_overridden": freeze_overridden,
         }
+        if notes is None:
+            notes = await self.fetch_command_notes(context, iid)
         outcome = GateOutcome("waiting", iid)
         for attempt in range(MERGE_ATTEMPTS):
-            evaluated = await self._evaluate_settled(context, iid, options)
+            evaluated = await self._evaluate_settled(context, iid, notes, options)
             if evaluated is None:
                 return GateOutcome("skipped", iid, detail="not a bot merge request")
             fetched, decision = evaluated
@@ -139,15 +186,19 @@ class MergeGate:
         return outcome if outcome.action != "re-evaluate" else _gave_up(outcome)
 
     async def _evaluate_settled(
-        self, context: HandlerContext, iid: int, options: dict[str, bool]
+        self,
+        context: HandlerContext,
+        iid: int,
+        notes: CommandNotes,
+        options: dict[str, bool],
     ) -> tuple[Fetched, Decision] | None:
         """Decide; read again while GitLab is only checking mergeability."""
-        evaluated = await self.evaluate(context, iid, **options)
+        evaluated = await self.evaluate(context, iid, notes=notes, **options)
         for pause in CHECKING_POLLS:
             if evaluated is None or not _only_checking(evaluated[1]):
                 break
             await self._sleep(pause)
-            evaluated = await self.evaluate(context, iid, **options)
+            evaluated = await self.evaluate(context, iid, notes=notes, **options)
         return evaluated
 
     async def _act(

@@ -1,10 +1,12 @@
 """Read one merge request's gate input from GitLab in as few calls as possible.
 
-When nothing changed, a decision costs 2 calls: the single merge request
-(state, head SHA, ``head_pipeline``, ``detailed_merge_status``, labels,
-description) and its approvals, the latter only when the environment
-requires approvals. Jobs are read only when the environment names required
-jobs and the head pipeline has finished. What cannot change for a given key
+When nothing changed, a decision costs 3 calls: the merge request's notes
+(every page; read by the caller, see ``MergeGate.fetch_command_notes``), the
+single merge request (state, head SHA, ``head_pipeline``,
+``detailed_merge_status``, labels, description) and its approvals, the
+latter only when the environment requires approvals. Jobs are read only
+when the environment names required jobs and the head pipeline has
+finished. What cannot change for a given key
 is remembered: a commit's push time per SHA, the jobs of a finished pipeline
 per (id, status, ``updated_at``), an approver's access and groups for
 ``ACCESS_TTL_SECONDS``. A ``gitops-merge::requested`` label (put on by a
@@ -23,6 +25,7 @@ from bot.config import Config, EnvironmentConfig
 from bot.gate.model import (
     MERGE_REQUESTED_LABEL,
     Approver,
+    CommandNotes,
     FreezeState,
     GateInput,
     GatePolicy,
@@ -36,6 +39,7 @@ from bot.record import DeployRecord, parse_marker
 ACCESS_TTL_SECONDS = 60.0
 FINISHED = frozenset({"success", "failed", "canceled", "skipped"})
 JOBS_CACHE_SIZE = 256
+NO_NOTES = CommandNotes()
 
 
 @dataclass(frozen=True)
@@ -67,8 +71,13 @@ class GateReader:
         merge_requested: bool = False,
         freeze_overridden: bool = False,
         now: datetime | None = None,
+        notes: CommandNotes = NO_NOTES,
     ) -> Fetched | None:
-        """Read ``!iid``; None when it is not a bot merge request we can read."""
+        """Read ``!iid``; None when it is not a bot merge request we can read.
+
+        ``notes`` is what the caller read from the notes listing (unanswered
+        commands, who held and why); it costs no call here.
+        """
         bot_id, _ = await gitlab.fetch_current_user()
         mr = await gitlab.fetch_merge_request(iid)
         record = parse_marker(mr.description)
@@ -91,6 +100,9 @@ class GateReader:
             pin=record.pin,
             merge_requested=merge_requested or MERGE_REQUESTED_LABEL in mr.labels,
             freeze_overridden=freeze_overridden,
+            hold_reason=notes.hold_reason,
+            held_by=notes.held_by,
+            pending_commands=notes.pending,
         )
         if gate_policy.required_approvals > 0:
             state = await self._with_approvals(gitlab, state)

@@ -111,6 +111,21 @@ class GatePolicy:
 
 
 @dataclass(frozen=True)
+class CommandNotes:
+    """What the merge request's notes tell the gate, from one notes listing.
+
+    ``pending`` holds the ids of comment commands the bot has not answered
+    yet: while any is left the gate never merges (a lost ``hold`` wins).
+    ``held_by`` and ``hold_reason`` come from the note whose ``hold`` the bot
+    applied last, when no ``unhold`` came after it.
+    """
+
+    pending: tuple[int, ...] = ()
+    held_by: str | None = None
+    hold_reason: str | None = None
+
+
+@dataclass(frozen=True)
 class GateInput:
     """Everything one gate decision needs, fetched by the adapter beforehand.
 
@@ -120,6 +135,7 @@ class GateInput:
     ``merge_requested`` says a ``merge`` command asked for this merge (needed
     when the policy has ``auto_merge`` off); ``freeze_overridden`` says that
     command came from someone with the environment's override level.
+    ``pending_commands`` lists comment commands not answered yet (note ids).
     """
 
     mr: MergeRequestState
@@ -131,6 +147,8 @@ class GateInput:
     policy: GatePolicy
     now: datetime
     hold_reason: str | None = None
+    held_by: str | None = None
+    pending_commands: tuple[int, ...] = ()
     pin: Pin | None = None
     head_pushed_at: datetime | None = None
     merge_requested: bool = False

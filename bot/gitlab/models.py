@@ -139,6 +139,7 @@ class Note:
     body: str
     author_id: int | None = None
     system: bool = False
+    author_username: str = ""
 
 
 @dataclass(frozen=True)
@@ -259,11 +260,13 @@ def parse_job(data: dict[str, Any]) -> Job:
 
 def parse_note(data: dict[str, Any]) -> Note:
     """Read a note (created, or a list entry)."""
+    author = data.get("author") or {}
     return Note(
         id=int(data["id"]),
         body=data.get("body", ""),
-        author_id=(data.get("author") or {}).get("id"),
+        author_id=author.get("id"),
         system=bool(data.get("system")),
+        author_username=author.get("username") or "",
     )
 
 

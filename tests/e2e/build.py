@@ -169,6 +169,7 @@ async def worlds() -> AsyncIterator[MakeWorld]:
             control=Control(sandbox.url, sandbox.root_token),
             bot_user_id=people["gitops-bot"][0].id,
             gate=gate,
+            bot_server=server,
         )
 
     try:

@@ -41,7 +41,7 @@ async def test_failure_labelled_once_then_retry_merges(world: World) -> None:
 
 async def test_hold_blocks_until_unhold(world: World) -> None:
     """`/gitops hold` keeps an MR whose pipeline passed open; `status` names
-    the hold; `/gitops unhold` merges it."""
+    the hold, who put it on and why; `/gitops unhold` merges it."""
     await world.set_result("fail")
     iid = await world.open_mr("v1.1.0")
     reply = await world.ask("alice", iid, "/gitops hold waiting for the DB migration")
@@ -53,7 +53,10 @@ async def test_hold_blocks_until_unhold(world: World) -> None:
     assert mr.state == "opened" and HOLD in mr.labels
     assert mr.head_pipeline["status"] == "success"
     status = await world.ask("alice", iid, "/gitops status")
-    assert "`held`: held; `unhold` lifts it" in status
+    assert (
+        "`held`: held by `alice`: waiting for the DB migration; `unhold` lifts it"
+        in status
+    )
 
     reply = await world.ask("alice", iid, "/gitops unhold")
     assert f"Hold lifted. Merged !{iid}." in reply

@@ -103,11 +103,13 @@ async def test_duplicated_webhooks_one_merge_one_reply(world: World) -> None:
     assert [entry["status"] for entry in merges] == [200]
 
 
-async def test_two_gitlab_calls_per_decision_when_nothing_changed(
+async def test_three_gitlab_calls_per_decision_when_nothing_changed(
     world: World,
 ) -> None:
     """A repeated gate decision on an unchanged production MR with approvals
-    costs 2 GitLab calls: the merge request and its approvals."""
+    costs 3 GitLab calls: its notes (unanswered commands, the hold's author
+    and reason), the merge request and its approvals; a sweep adds one
+    listing of the open merge requests."""
     iid = await world.open_mr("v1.1.0", "production")
     await world.approve("alice", iid)
     context = world.bot_app[keys.INTAKE]._make_context("bench")
@@ -115,7 +117,13 @@ async def test_two_gitlab_calls_per_decision_when_nothing_changed(
 
     await world.sync(world.control.clear_log)
     outcome = await world.gate.run(context, iid)
-
     calls = await world.sync(world.control.calls)
     assert outcome.action == "waiting"
-    assert sum(calls.values()) == 2, calls
+    mr = "GET /projects/:id/merge_requests/:iid"
+    assert calls == {mr: 1, f"{mr}/notes": 1, f"{mr}/approvals": 1}, calls
+
+    await world.sync(world.control.clear_log)
+    await world.sweep()
+    calls = await world.sync(world.control.calls)
+    assert sum(calls.values()) == 4, calls
+    assert calls["GET /projects/:id/merge_requests"] == 1, calls

@@ -44,7 +44,10 @@ async def test_failure_while_held_keeps_the_hold_until_unhold(
     assert await world.sync(world.merge_calls) == []
     status = await world.ask("bob", iid, "/gitops status")
     assert f"failed for `{mr.sha[:8]}` (`integration-test`)" in status
-    assert "- `held`: held; `unhold` lifts it" in status
+    assert (
+        "- `held`: held by `alice`: until the migration ran; `unhold` lifts it"
+        in status
+    )
 
     reply = await world.ask("alice", iid, "/gitops unhold")
     assert "Hold lifted. The head pipeline failed." in reply

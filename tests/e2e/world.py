@@ -21,7 +21,9 @@ from typing import Any
 import gitlab
 import requests
 from aiohttp import web
+from aiohttp.test_utils import TestServer
 
+from bot.chatops.ledger import read_marker
 from bot.gate.execute import GateOutcome, MergeGate
 from bot.sandbox.ci.testing import SETTLED, find_pipelines
 from bot.sandbox.server import SandboxThread
@@ -32,6 +34,15 @@ WEB_TOKEN = "static-e2e-web-4e21"
 RESULT_VARIABLE = "INTEGRATION_RESULT"
 SETTLE_ROUNDS = 20
 PIPELINE_WAIT_SECONDS = 30.0
+
+
+def visible_reply(body: str, note_id: int) -> str:
+    """A bot reply without its last line, the hidden marker naming the note
+    it answered (which must be ``note_id``)."""
+    text, _, marker = body.rpartition("\n\n")
+    assert read_marker(marker) is not None, body
+    assert note_id in read_marker(marker)[0], body  # type: ignore[index]
+    return text
 
 
 async def no_pause(_: float) -> None:
@@ -52,6 +63,7 @@ class World:
     control: Control
     bot_user_id: int
     gate: MergeGate
+    bot_server: TestServer
 
     async def sync(self, function: Callable[[], Any]) -> Any:
         """Run a blocking python-gitlab call off the bot's loop."""
@@ -136,13 +148,14 @@ class World:
     async def ask(self, who: str, iid: int, body: str) -> str:
         """``who`` comments on ``!iid``; return the bot's one reply to it (a
         reply quotes the commands; other bot notes, such as a failure report
-        the command's push led to, are not replies)."""
+        the command's push led to, are not replies), without its hidden
+        "answered" marker, which must name that comment."""
         count = len(await self.sync(lambda: self.bot_notes(iid)))
-        await self.comment(who, iid, body)
+        note = await self.comment(who, iid, body)
         new = (await self.sync(lambda: self.bot_notes(iid)))[count:]
-        replies = [note for note in new if note.startswith("> ")]
+        replies = [text for text in new if text.startswith("> ")]
         assert len(replies) == 1, new
-        return replies[0]
+        return visible_reply(replies[0], note.id)
 
     async def add_label(self, who: str, iid: int, label: str) -> None:
         """``who`` adds ``label`` to ``!iid`` in GitLab, not by a command; settle."""
