@@ -21,7 +21,7 @@ import hmac
 import re
 import time
 import uuid
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -133,6 +133,8 @@ class WebhookIntake:
         self._wall_clock = wall_clock
         self._seen = SeenDeliveries()
         self.queue: asyncio.Queue[Delivery] = asyncio.Queue(maxsize=max_pending)
+        self._workers = 0
+        self._interrupted: list[Delivery] = []
         metrics.pending_events.set_function(self.queue.qsize)
 
     async def handle(self, request: web.Request) -> web.Response:
@@ -189,13 +191,53 @@ class WebhookIntake:
         )
 
     async def work(self) -> None:
-        """Hand queued events to their handlers, forever (cancel to stop)."""
-        while True:
-            delivery = await self.queue.get()
-            try:
-                await self._dispatch(delivery)
-            finally:
-                self.queue.task_done()
+        """Hand queued events to their handlers, forever (cancel to stop).
+
+        When the last worker stops, the events still queued (and those cut
+        off in their handlers) are dropped with one warning: GitLab is the
+        state, and the next sweep heals what they were about.
+        """
+        self._workers += 1
+        delivery: Delivery | None = None
+        try:
+            while True:
+                delivery = await self.queue.get()
+                try:
+                    await self._dispatch(delivery)
+                finally:
+                    self.queue.task_done()
+                delivery = None
+        finally:
+            self._workers -= 1
+            self._worker_stopped(delivery)
+
+    def _worker_stopped(self, interrupted: Delivery | None) -> None:
+        """Count what a stopping worker leaves; the last one logs it all."""
+        if interrupted is not None:
+            self._interrupted.append(interrupted)
+        if self._workers > 0:
+            return
+
+        in_progress = len(self._interrupted)
+        dropped = [*self._interrupted, *self._drain_queue()]
+        self._interrupted.clear()
+        if dropped:
+            kinds = Counter(delivery.kind for delivery in dropped)
+            log.warning(
+                "webhook_events_dropped",
+                count=len(dropped),
+                kinds=dict(sorted(kinds.items())),
+                in_progress=in_progress,
+                healed_by="the next sweep",
+            )
+
+    def _drain_queue(self) -> list[Delivery]:
+        """Take every delivery still queued."""
+        taken = []
+        while not self.queue.empty():
+            taken.append(self.queue.get_nowait())
+            self.queue.task_done()
+        return taken
 
     async def _dispatch(self, delivery: Delivery) -> None:
         self._observe_delays(delivery)
