@@ -144,6 +144,21 @@ def seed(url: str, root_token: str, bot_url: str) -> DemoWorld:
     return DemoWorld(clients, ids, tokens, gitops, service)
 
 
+def add_bot_webhook(gitops: Any, bot_url: str, secret: str) -> None:
+    """Send the GitOps project's events the bot handles to ``bot_url``."""
+    gitops.hooks.create(
+        {
+            "url": f"{bot_url}/webhooks/gitlab",
+            "token": secret,
+            "merge_requests_events": True,
+            "note_events": True,
+            "pipeline_events": True,
+            "emoji_events": True,
+            "push_events": False,
+        }
+    )
+
+
 def _gitops_files() -> dict[str, str]:
     files = {".gitlab-ci.yml": GITOPS_CI}
     for env in ("staging", "production"):

@@ -18,7 +18,7 @@ from typing import Any, TextIO
 from aiohttp import web
 
 from bot.config import parse_config
-from bot.demo.seed import DemoWorld, bot_config, seed
+from bot.demo.seed import DemoWorld, add_bot_webhook, bot_config, seed
 from bot.errors import GitopsBotError
 from bot.sandbox import Sandbox
 from bot.server.app import create_app
@@ -237,18 +237,7 @@ async def _start_bot(gitlab_url: str, world: DemoWorld, bot_url: str) -> web.App
     runner = web.AppRunner(create_app(config, environ=environ))
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", int(bot_url.rsplit(":", 1)[1])).start()
-    await asyncio.to_thread(
-        world.gitops.hooks.create,
-        {
-            "url": f"{bot_url}/webhooks/gitlab",
-            "token": secret,
-            "merge_requests_events": True,
-            "note_events": True,
-            "pipeline_events": True,
-            "emoji_events": True,
-            "push_events": False,
-        },
-    )
+    await asyncio.to_thread(add_bot_webhook, world.gitops, bot_url, secret)
     return runner
 
 

@@ -16,7 +16,7 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.demo.seed import bot_config, seed
+from bot.demo.seed import add_bot_webhook, bot_config, seed
 from bot.errors import InvalidInput
 
 CONFIG_NAME = "bot.yaml"
@@ -72,18 +72,7 @@ async def seed_sandbox(url: str, root_token: str, data_dir: Path) -> Seeded:
     world = await asyncio.to_thread(seed, url, root_token, BOT_URL)
 
     secret = secrets.token_urlsafe(16)
-    await asyncio.to_thread(
-        world.gitops.hooks.create,
-        {
-            "url": f"{BOT_URL}/webhooks/gitlab",
-            "token": secret,
-            "merge_requests_events": True,
-            "pipeline_events": True,
-            "note_events": True,
-            "emoji_events": True,
-            "push_events": False,
-        },
-    )
+    await asyncio.to_thread(add_bot_webhook, world.gitops, BOT_URL, secret)
 
     path = data_dir / CONFIG_NAME
     path.write_text(bot_config(url), encoding="utf-8")
