@@ -7,8 +7,12 @@ pages, and runs the gate on each, healing lost webhooks and restarts. Before
 the gate runs, the comment commands of the merge request that the bot has
 not answered yet (their note webhook lost, or queued when the bot stopped)
 are answered in note order, through the note handler: a lost ``hold`` is
-applied before the gate could merge. The gate's per-merge-request lock keeps
-a sweep, a webhook and a command from acting on one merge request at once.
+applied before the gate could merge. The merge request is read first: while
+GitLab's count of its notes (``user_notes_count``) is the one at which they
+were last reconciled, no note was added or deleted, and the notes are not
+listed again (``bot.chatops.reconciled``): 2 calls per unchanged decision.
+The gate's per-merge-request lock keeps a sweep, a webhook and a command
+from acting on one merge request at once.
 When a bot merge request of an environment with ``promote_to`` and
 ``auto_promote`` merges, the same image is deployed to the next environment.
 """
@@ -81,10 +85,20 @@ class GateTriggers:
                 log.exception("sweep gate failed", iid=mr.iid)
 
     async def run_gate(self, context: HandlerContext, iid: int) -> GateOutcome:
-        """Answer the unanswered commands, run the gate; promote what merged."""
+        """Answer the unanswered commands, run the gate; promote what merged.
+
+        The notes are listed only when their count moved since they were last
+        reconciled; the gate decides from the merge request read here unless
+        a command was answered in between (then it reads it again).
+        """
         async with self.gate.hold(iid):
-            notes = await self.commands.answer_pending(context, iid)
-            outcome = await self.gate.run_locked(context, iid, notes=notes)
+            mr = await context.gitlab.fetch_merge_request(iid)
+            notes = self.gate.notes.reconciled.current(iid, mr.user_notes_count)
+            if notes is None:
+                reconciliation = await self.commands.answer_pending(context, iid, mr)
+                notes = reconciliation.notes
+                mr = None if reconciliation.answered else mr
+            outcome = await self.gate.run_locked(context, iid, notes=notes, mr=mr)
         if outcome.action == "merged" and outcome.fetched is not None:
             await self.maybe_promote(context, outcome.fetched.record)
         return outcome

@@ -11,12 +11,16 @@ answered yet, so a note whose webhook was lost (dropped delivery, restart,
    a command, not the bot's own;
 2. one notes listing (every page): the bot's replies end with a hidden
    marker naming the note they answer (``bot.chatops.ledger``), so a
-   redelivered, replayed or already healed note runs once;
+   redelivered, replayed or already healed note runs once; the gate's
+   triggers skip it while GitLab's count of notes is the one reconciled
+   last (``bot.chatops.reconciled``), and any human note event on the merge
+   request makes the next one list again;
 3. the merge request is the bot's (author, record or label); a note the bot
    awarded its emoji before replies carried the marker counts as answered;
 4. each command checked against the commenter's access level in the GitOps
    project (``members/all``: inherited membership counts), then run; on a
-   merged or closed merge request only ``help`` and ``status`` run;
+   merged or closed merge request only ``help``, ``status`` and ``promote``
+   run (promoting after staging merged is the usual flow);
 5. one reply quoting each command with its result or refusal, ending with
    the marker, then the award emoji.
 
@@ -46,11 +50,11 @@ from bot.chatops.grammar import (
     parse_note,
 )
 from bot.chatops.ledger import (
+    READ_ONLY,
     CommandNote,
     HoldChange,
     Ledger,
     answered_marker,
-    read_ledger,
 )
 from bot.errors import GitopsBotError
 from bot.gate.execute import MergeGate
@@ -67,7 +71,7 @@ DONE_EMOJI = "white_check_mark"
 REFUSED_EMOJI = "no_entry_sign"
 NOTHING_RUN = "Nothing in this note was run."
 # On a merged or closed merge request (``FINAL_STATES``) only these do anything.
-ANSWERED_WHEN_FINAL = frozenset({"help", "status"})
+ANSWERED_WHEN_FINAL = frozenset({"help", "status", "promote"})
 HOLD_CHANGES: dict[str, HoldChange] = {"hold": "held", "unhold": "unheld"}
 
 
@@ -99,6 +103,15 @@ class Answer:
     mr: MergeRequest
 
 
+@dataclass(frozen=True)
+class Reconciliation:
+    """What answering the pending commands of a merge request left: what its
+    notes tell the gate, and how many notes were answered just now."""
+
+    notes: CommandNotes
+    answered: int = 0
+
+
 CommandRunner = Callable[[Invocation], Awaitable[str]]
 
 
@@ -111,7 +124,9 @@ class CommandHandler:
 
     async def on_note(self, event: NoteEvent, context: HandlerContext) -> None:
         """Handle one note webhook: answer every unanswered command note of
-        its merge request, this one included."""
+        its merge request, this one included. Any human note event makes the
+        next gate decision list the notes (an edit may have added a command)."""
+        await self._maybe_forget_reconciled(event, context)
         prefix = context.config.server.command_prefix
         early = _early_skip(event)
         parsed = parse_note(event.body, prefix) if early is None else Ignore()
@@ -127,10 +142,26 @@ class CommandHandler:
         async with self.gate.hold(event.merge_request_iid):
             await self.answer_pending(context, event.merge_request_iid)
 
-    async def answer_pending(self, context: HandlerContext, iid: int) -> CommandNotes:
+    async def _maybe_forget_reconciled(
+        self, event: NoteEvent, context: HandlerContext
+    ) -> None:
+        """Drop the reconciled note count of the event's merge request when a
+        human wrote or edited a note there (no call: the user is cached)."""
+        iid = event.merge_request_iid
+        if event.noteable_type != "MergeRequest" or iid is None or event.system:
+            return
+        bot_id, _ = await context.gitlab.fetch_current_user()
+        if event.author_id != bot_id:
+            self.gate.notes.reconciled.forget(iid)
+
+    async def answer_pending(
+        self, context: HandlerContext, iid: int, mr: MergeRequest | None = None
+    ) -> Reconciliation:
         """Answer, in note order, each command note of ``!iid`` not answered
         yet; return what the notes then tell the gate. The caller holds
-        ``gate.hold(iid)``. Costs one notes listing when nothing is pending.
+        ``gate.hold(iid)`` and may pass ``mr``, ``!iid`` as just read. Costs
+        one notes listing when nothing is pending; remembers GitLab's count
+        of notes once every command is answered (``gate.notes``).
 
         A failure to answer a note propagates and leaves it and the later
         ones for the next run: they stay in order, and the gate never merges
@@ -139,33 +170,41 @@ class CommandHandler:
         gitlab = context.gitlab
         bot_id, _ = await gitlab.fetch_current_user()
         notes = list(await gitlab.fetch_notes(iid))
-        ledger = self._ledger(context, notes, bot_id)
-        if not ledger.pending:
-            return ledger.for_gate()
+        ledger = self.gate.notes.read_ledger(context, notes, bot_id)
+        answered = 0
+        if ledger.pending:
+            mr = mr or await gitlab.fetch_merge_request(iid)
+            ledger, answered = await self._answer_each(
+                context, notes, ledger, mr, bot_id
+            )
 
-        mr = await gitlab.fetch_merge_request(iid)
+        self.gate.notes.note_reconciled(iid, notes, ledger)
+        return Reconciliation(ledger.for_gate(), answered)
+
+    async def _answer_each(
+        self,
+        context: HandlerContext,
+        notes: list[Note],
+        ledger: Ledger,
+        mr: MergeRequest,
+        bot_id: int,
+    ) -> tuple[Ledger, int]:
+        """Answer the pending notes in order, appending each reply to
+        ``notes``; the ledger afterwards and how many notes were answered."""
         skip = note_skip_reason(_facts(ledger.pending[0], mr, bot_id))
         if skip is not None:
-            log.info("notes ignored", iid=iid, reason=skip)
-            return ledger.for_gate()
+            log.info("notes ignored", iid=mr.iid, reason=skip)
+            return ledger, 0
+
+        answered = 0
         for note in ledger.pending:
             answer = await self._answer(context, note, mr, ledger, bot_id)
             if answer is not None:
                 reply, mr = answer
                 notes.append(reply)
-            ledger = self._ledger(context, notes, bot_id)
-        return ledger.for_gate()
-
-    def _ledger(
-        self, context: HandlerContext, notes: list[Note], bot_id: int
-    ) -> Ledger:
-        """The command notes read from the listing (plus replies posted since)."""
-        return read_ledger(
-            notes,
-            bot_id=bot_id,
-            prefix=context.config.server.command_prefix,
-            also_answered=self.gate.answered_by_emoji,
-        )
+                answered += 1
+            ledger = self.gate.notes.read_ledger(context, notes, bot_id)
+        return ledger, answered
 
     async def _answer(
         self,
@@ -180,7 +219,7 @@ class CommandHandler:
         awards = await gitlab.fetch_note_awards(mr.iid, note.id)
         if any(award.user_id == bot_id for award in awards):
             # Answered before replies carried the marker (an older version).
-            self.gate.remember_answered_by_emoji(note.id)
+            self.gate.notes.remember_answered_by_emoji(note.id)
             log.info("note already handled", note=note.id, iid=mr.iid)
             return None
 
@@ -233,7 +272,7 @@ class CommandHandler:
             name = invocation.command.name
             if ok and name in HOLD_CHANGES:
                 change = HOLD_CHANGES[name]
-            if ok and name not in ANSWERED_WHEN_FINAL:
+            if ok and name not in READ_ONLY:
                 mr = await invocation.context.gitlab.fetch_merge_request(mr.iid)
         return Answer("\n\n---\n\n".join(replies), refused, change, mr)
 

@@ -3,8 +3,9 @@
 ``MergeGate.run(context, iid)`` reads the input (``bot.gate.fetch``), asks
 the pure ``decide``, and acts. The input includes what the merge request's
 notes say (comment commands not answered yet, who held it and why): the
-caller passes it from the notes listing it already read, or the gate lists
-the notes itself (``fetch_command_notes``).
+caller passes it from the notes listing it already read, or the gate reads
+the merge request first and lists the notes itself only when GitLab's count
+of them moved since they were last reconciled (``bot.gate.notes``).
 
 - ``Merge``: drop the failure label, merge naming the head SHA, then read the
   merge request back; only a ``merged`` state read from GitLab counts. A
@@ -32,7 +33,6 @@ from typing import TYPE_CHECKING
 import structlog
 
 from bot import deploy
-from bot.chatops.ledger import read_ledger
 from bot.gate.decide import decide, merge_response_action
 from bot.gate.fetch import Fetched, GateReader, fetch_job_states
 from bot.gate.model import (
@@ -45,7 +45,8 @@ from bot.gate.model import (
     ReportFailure,
     Wait,
 )
-from bot.gitlab import GitLab, GitLabConflict, GitLabRejected
+from bot.gate.notes import GateNotes
+from bot.gitlab import GitLab, GitLabConflict, GitLabRejected, MergeRequest
 from bot.record import DeployRecord, code_span
 
 if TYPE_CHECKING:
@@ -64,7 +65,6 @@ FAILED_LABEL = "gitops::pipeline-failed"
 FAILURE_MARKER = "<!-- gitops-bot:pipeline-failed {sha} -->"
 MERGE_ATTEMPTS = 3
 CHECKING_POLLS = (0.2, 0.5, 1.0, 2.0)
-ANSWERED_BY_EMOJI_LIMIT = 10_000
 
 
 @dataclass(frozen=True)
@@ -98,9 +98,7 @@ class MergeGate:
         self._locks = deploy.KeyedLocks()
         self._reported: set[tuple[int, str]] = set()
         self.deploy_locks = deploy.KeyedLocks()
-        # Notes answered before replies carried the "answered" marker: known
-        # from the bot's award emoji on them (one call each, then remembered).
-        self.answered_by_emoji: set[int] = set()
+        self.notes = GateNotes()
 
     @asynccontextmanager
     async def hold(self, iid: int) -> AsyncIterator[None]:
@@ -115,41 +113,26 @@ class MergeGate:
         async with self.hold(iid):
             return await self.run_locked(context, iid, **options)
 
-    async def fetch_command_notes(
-        self, context: HandlerContext, iid: int
-    ) -> CommandNotes:
-        """What the notes of ``!iid`` tell the gate (1 call per page)."""
-        bot_id, _ = await context.gitlab.fetch_current_user()
-        ledger = read_ledger(
-            await context.gitlab.fetch_notes(iid),
-            bot_id=bot_id,
-            prefix=context.config.server.command_prefix,
-            also_answered=self.answered_by_emoji,
-        )
-        return ledger.for_gate()
-
-    def remember_answered_by_emoji(self, note_id: int) -> None:
-        """Remember a note answered before replies carried the marker."""
-        if len(self.answered_by_emoji) >= ANSWERED_BY_EMOJI_LIMIT:
-            self.answered_by_emoji.clear()  # each costs one call to find again
-        self.answered_by_emoji.add(note_id)
-
     async def evaluate(
         self,
         context: HandlerContext,
         iid: int,
         *,
         notes: CommandNotes | None = None,
+        mr: MergeRequest | None = None,
         **options: bool,
     ) -> tuple[Fetched, Decision] | None:
         """Read and decide, acting on nothing; None for a non-bot MR.
 
-        Without ``notes`` the notes are listed here (one more call).
+        ``mr`` is ``!iid`` as just read, if the caller has it. Without
+        ``notes`` they come from ``notes.command_notes`` (one more call when the
+        count of notes moved).
         """
         if notes is None:
-            notes = await self.fetch_command_notes(context, iid)
+            mr = mr or await context.gitlab.fetch_merge_request(iid)
+            notes = await self.notes.command_notes(context, mr)
         fetched = await self.reader.read(
-            context.config, context.gitlab, iid, notes=notes, **options
+            context.config, context.gitlab, iid, notes=notes, mr=mr, **options
         )
         return None if fetched is None else (fetched, decide(fetched.state))
 
@@ -161,21 +144,25 @@ class MergeGate:
         merge_requested: bool = False,
         freeze_overridden: bool = False,
         notes: CommandNotes | None = None,
+        mr: MergeRequest | None = None,
     ) -> GateOutcome:
         """Decide and act; the caller holds ``hold(iid)``.
 
-        ``notes`` comes from the caller's notes listing; without it the gate
-        lists the notes itself, once.
+        ``notes`` comes from the caller's notes listing; without it they come
+        from ``notes.command_notes``. ``mr`` is ``!iid`` as the caller just read
+        it: the first decision uses it, later ones read again.
         """
         options = {
             "merge_requested": merge_requested,
             "freeze_overridden": freeze_overridden,
         }
         if notes is None:
-            notes = await self.fetch_command_notes(context, iid)
+            mr = mr or await context.gitlab.fetch_merge_request(iid)
+            notes = await self.notes.command_notes(context, mr)
         outcome = GateOutcome("waiting", iid)
         for attempt in range(MERGE_ATTEMPTS):
-            evaluated = await self._evaluate_settled(context, iid, notes, options)
+            evaluated = await self._evaluate_settled(context, iid, notes, options, mr)
+            mr = None
             if evaluated is None:
                 return GateOutcome("skipped", iid, detail="not a bot merge request")
             fetched, decision = evaluated
@@ -191,9 +178,11 @@ class MergeGate:
         iid: int,
         notes: CommandNotes,
         options: dict[str, bool],
+        mr: MergeRequest | None,
     ) -> tuple[Fetched, Decision] | None:
-        """Decide; read again while GitLab is only checking mergeability."""
-        evaluated = await self.evaluate(context, iid, notes=notes, **options)
+        """Decide (from ``mr`` when given); read again while GitLab is only
+        checking mergeability."""
+        evaluated = await self.evaluate(context, iid, notes=notes, mr=mr, **options)
         for pause in CHECKING_POLLS:
             if evaluated is None or not _only_checking(evaluated[1]):
                 break

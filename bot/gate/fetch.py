@@ -1,16 +1,17 @@
 """Read one merge request's gate input from GitLab in as few calls as possible.
 
-When nothing changed, a decision costs 3 calls: the merge request's notes
-(every page; read by the caller, see ``MergeGate.fetch_command_notes``), the
-single merge request (state, head SHA, ``head_pipeline``,
-``detailed_merge_status``, labels, description) and its approvals, the
-latter only when the environment requires approvals. Jobs are read only
-when the environment names required jobs and the head pipeline has
-finished. What cannot change for a given key
-is remembered: a commit's push time per SHA, the jobs of a finished pipeline
-per (id, status, ``updated_at``), an approver's access and groups for
-``ACCESS_TTL_SECONDS``. A ``gitops-merge::requested`` label (put on by a
-``merge`` command that could not merge at once) counts as that command.
+When nothing changed, a decision costs 2 calls: the single merge request
+(state, head SHA, ``head_pipeline``, ``detailed_merge_status``, labels,
+description, ``user_notes_count``) and its approvals, the latter only when
+the environment requires approvals. The merge request's notes (every page)
+are listed by the caller before, only when their count moved since they were
+last reconciled (``GateNotes.command_notes``): then it is 3. Jobs are read
+only when the environment names required jobs and the head pipeline has
+finished. What cannot change for a given key is remembered: a commit's
+push time per SHA, the jobs of a finished pipeline per (id, status,
+``updated_at``), an approver's access and groups for ``ACCESS_TTL_SECONDS``.
+A ``gitops-merge::requested`` label (put on by a ``merge`` command that could
+not merge at once) counts as that command.
 """
 
 from __future__ import annotations
@@ -72,14 +73,16 @@ class GateReader:
         freeze_overridden: bool = False,
         now: datetime | None = None,
         notes: CommandNotes = NO_NOTES,
+        mr: MergeRequest | None = None,
     ) -> Fetched | None:
         """Read ``!iid``; None when it is not a bot merge request we can read.
 
         ``notes`` is what the caller read from the notes listing (unanswered
-        commands, who held and why); it costs no call here.
+        commands, who held and why); it costs no call here, nor does ``mr``,
+        ``!iid`` as the caller just read it.
         """
         bot_id, _ = await gitlab.fetch_current_user()
-        mr = await gitlab.fetch_merge_request(iid)
+        mr = mr or await gitlab.fetch_merge_request(iid)
         record = parse_marker(mr.description)
         if mr.author_id != bot_id or record is None:
             return None

@@ -89,6 +89,8 @@ class MergeRequest:
     head_pipeline: PipelineRef | None = None
     has_conflicts: bool = False
     merge_when_pipeline_succeeds: bool = False
+    # GitLab's count of the non-system notes; None when the answer lacks it.
+    user_notes_count: int | None = None
 
 
 @dataclass(frozen=True)
@@ -211,6 +213,7 @@ def parse_merge_request(data: dict[str, Any]) -> MergeRequest:
         head_pipeline=parse_pipeline_ref(pipeline) if pipeline.get("id") else None,
         has_conflicts=bool(data.get("has_conflicts")),
         merge_when_pipeline_succeeds=bool(data.get("merge_when_pipeline_succeeds")),
+        user_notes_count=_optional_int(data.get("user_notes_count")),
     )
 
 
@@ -282,3 +285,11 @@ def parse_award(data: dict[str, Any]) -> AwardEmoji:
 def _label_names(labels: Any) -> list[str]:
     """Labels are titles in the REST API, objects with ``with_labels_details``."""
     return [label["name"] if isinstance(label, dict) else label for label in labels]
+
+
+def _optional_int(value: Any) -> int | None:
+    """An integer field, or None when absent or not a number."""
+    try:
+        return None if value is None else int(value)
+    except (TypeError, ValueError):
+        return None

@@ -142,3 +142,92 @@ async def test_commands_on_a_merged_mr_only_explain(world: World) -> None:
     (reply,) = await world.sync(lambda: answers_to(world, iid, note.id))
     assert f"Not done: !{iid} is merged; nothing to hold." in reply
     assert HOLD_LABEL not in (await world.state_of(iid)).labels
+
+
+async def test_notes_listed_again_only_when_their_count_moves(world: World) -> None:
+    """GitLab's ``user_notes_count`` (the offline GitLab's too) counts exactly
+    the non-system notes: the bot's replies and people's notes, not a label
+    change, less a deleted note. Once the notes are reconciled a sweep lists
+    none; a hold whose webhook was lost moves the count, so the next sweep
+    lists them and holds the merge request before both approvals come."""
+    iid = await world.open_mr("v1.1.0", "production")
+    await world.ask("alice", iid, "/gitops status")
+    await world.add_label("alice", iid, "needs-review")
+    gone = await world.comment("bob", iid, "typo")
+    await world.sync(gone.delete)
+    mr = await world.state_of(iid)
+    notes = await world.sync(lambda: mr.notes.list(get_all=True))
+    assert any(note.system for note in notes)
+    assert mr.user_notes_count == len(await world.sync(lambda: world.notes(iid))) == 2
+
+    await world.sweep()
+    listed = "GET /projects/:id/merge_requests/:iid/notes"
+    assert listed not in await sweep_calls(world)
+    note = await lost_comment(world, "bob", iid, "/gitops hold incident")
+    assert (await sweep_calls(world))[listed] == 1
+
+    assert HOLD_LABEL in (await world.state_of(iid)).labels
+    assert listed not in await sweep_calls(world)  # its own reply is counted
+    await world.approve("bob", iid)
+    await world.approve("alice", iid)
+    assert (await world.state_of(iid)).state == "opened"
+    assert len(await world.sync(lambda: answers_to(world, iid, note.id))) == 1
+
+
+async def test_a_note_edited_into_a_command_runs_at_the_next_decision(
+    world: World,
+) -> None:
+    """An edit leaves GitLab's note count alone, but its note event makes the
+    next gate decision list the notes: a plain note edited into a hold is
+    answered there (it was never answered), and the MR does not merge."""
+    iid = await world.open_mr("v1.1.0", "production")
+    plain = await world.comment("bob", iid, "checking the dashboards first")
+    await world.sweep()
+
+    plain.body = "/gitops hold dashboards look wrong"
+    await world.sync(plain.save)
+    await world.settle()
+    await world.approve("bob", iid)
+    await world.approve("alice", iid)
+
+    mr = await world.state_of(iid)
+    assert mr.state == "opened" and HOLD_LABEL in mr.labels
+    (reply,) = await world.sync(lambda: answers_to(world, iid, plain.id))
+    assert "Held by `bob`: dashboards look wrong." in reply
+
+
+async def test_promote_after_the_merge(world: World) -> None:
+    """`promote production` on the staging MR that merged opens the production
+    MR with the same tag (the usual flow), with `status` and `help`; other
+    commands there still answer that the MR is merged."""
+    iid = await world.open_mr("v1.1.0")
+    assert (await world.state_of(iid)).state == "merged"
+
+    reply = await world.ask("maria", iid, "/gitops promote production")
+    (promoted,) = await world.sync(lambda: world.merge_requests("production"))
+    assert f"Promotion to production: opened in !{promoted.iid} (`v1.1.0`)." in reply
+    assert promoted.state == "opened" and "v1.1.0" in promoted.title
+    reply = await world.ask("maria", iid, "/gitops pin v1.0.0")
+    assert f"Not done: !{iid} is merged; nothing to pin." in reply
+
+
+async def test_promote_from_a_closed_mr(world: World) -> None:
+    """A closed MR still names its image: `promote` deploys it to another
+    environment; `unhold` there answers that the MR is closed."""
+    await world.set_result("fail")
+    iid = await world.open_mr("v1.1.0")
+    await world.ask("alice", iid, "/gitops close")
+    assert (await world.state_of(iid)).state == "closed"
+
+    reply = await world.ask("maria", iid, "/gitops unhold\n/gitops promote qa")
+    assert f"Not done: !{iid} is closed; nothing to unhold." in reply
+    (promoted,) = await world.sync(lambda: world.merge_requests("qa"))
+    assert f"Promotion to qa: opened in !{promoted.iid} (`v1.1.0`)." in reply
+    assert promoted.state == "opened"
+
+
+async def sweep_calls(world: World) -> dict[str, int]:
+    """The GitLab calls (by route) of one sweep."""
+    await world.sync(world.control.clear_log)
+    await world.sweep()
+    return dict(await world.sync(world.control.calls))
