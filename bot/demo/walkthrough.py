@@ -191,9 +191,10 @@ def _job_log(project: Any, pipeline_id: int) -> list[str]:
 
 
 def _lines(text: str) -> list[str]:
-    """The reply's lines, without the quote of the command it answers."""
+    """The reply's visible lines: no quote of the command, no hidden marker."""
     lines = [line for line in text.splitlines() if line.strip()]
-    return [line for line in lines if not line.startswith(">")][:12]
+    shown = [line for line in lines if not line.startswith((">", "<!--"))]
+    return shown[:12]
 
 
 def _first(text: str) -> str:

@@ -28,3 +28,4 @@ def test_demo_walks_from_a_tag_to_production() -> None:
     assert "Approvals: 2 of 2 (`bob`, `alice`)" in out
     assert "the bot merged !2" in out
     assert "Done: my-app v1.1.0 went from a tag to production." in out
+    assert "<!--" not in out, "hidden markers are not for the reader"
