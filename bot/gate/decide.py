@@ -46,7 +46,8 @@ GITLAB_BLIND = frozenset({
     "commands_pending", "held", "frozen", "approvals_missing", "required_job_missing",
     "required_job_failed",
 })  # fmt: skip
-# With GitLab's auto-merge, these are left for GitLab to wait out.
+# With GitLab's auto-merge, these are left for GitLab to wait out; a pending
+# required job only while the pipeline runs (see ``_auto_merge_waits``).
 AUTO_MERGE_WAITS = frozenset({"pipeline_running", "required_job_pending"})
 
 
@@ -66,7 +67,7 @@ def decide(state: GateInput) -> Decision:
         and "required_job_failed" in codes
     ):
         return _report_failure(state, reasons)
-    if state.mr.merge_when_pipeline_succeeds and codes & GITLAB_BLIND:
+    if state.mr.merge_when_pipeline_succeeds and _gitlab_merges_through(state, codes):
         return CancelAutoMerge(reasons)
     return _merge_or_wait(state, reasons, codes)
 
@@ -88,7 +89,8 @@ def _merge_or_wait(
 ) -> Decision:
     """Merge when nothing blocks; with GitLab's auto-merge, also while running."""
     sha = state.mr.sha
-    if state.policy.merge_method == "gitlab_auto_merge" and codes <= AUTO_MERGE_WAITS:
+    waits = _auto_merge_waits(state)
+    if state.policy.merge_method == "gitlab_auto_merge" and codes <= waits:
         if codes and state.mr.merge_when_pipeline_succeeds:
             return Wait(
                 (
@@ -100,6 +102,25 @@ def _merge_or_wait(
     if reasons:
         return Wait(reasons)
     return Merge(sha)
+
+
+def _auto_merge_waits(state: GateInput) -> frozenset[str]:
+    """The reasons GitLab's auto-merge may wait out for this state.
+
+    GitLab merges as soon as the pipeline succeeds: a required job still
+    ``manual`` (or otherwise pending) in a pipeline that already ended would
+    never run before that merge, so it is a wait only while the pipeline runs.
+    """
+    pipeline = state.pipeline
+    if pipeline is not None and pipeline.status in RUNNING:
+        return AUTO_MERGE_WAITS
+    return AUTO_MERGE_WAITS - {"required_job_pending"}
+
+
+def _gitlab_merges_through(state: GateInput, codes: set[str]) -> bool:
+    """Whether GitLab's auto-merge would merge despite one of these reasons."""
+    late_job = "required_job_pending" in codes - _auto_merge_waits(state)
+    return bool(codes & GITLAB_BLIND) or late_job
 
 
 def _not_open(mr: MergeRequestState) -> Reason:

@@ -320,3 +320,37 @@ def test_no_approvals_needed_on_staging_even_from_nobody():
     state = ready(approvers=(), policy__required_approvals=0)
 
     assert decide(state) == Merge(HEAD)
+
+
+MANUAL_JOB = (JobState("integration-test", "manual", allow_failure=True, id=2),)
+
+
+@pytest.mark.parametrize(
+    ("pipeline_status", "auto_merge_set", "expected"),
+    [
+        ("running", False, Merge),
+        ("running", True, Wait),
+        ("success", False, Wait),
+        ("success", True, CancelAutoMerge),
+    ],
+)
+def test_a_pending_required_job_is_left_to_gitlab_only_while_the_pipeline_runs(
+    pipeline_status: str, auto_merge_set: bool, expected: type
+):
+    """A manual required job in a pipeline that ended never waits on GitLab.
+
+    GitLab's auto-merge merges as soon as the pipeline succeeds, so a required
+    job still manual there would never run: the gate waits (and cancels an
+    auto-merge already set) instead of handing the merge to GitLab.
+    """
+    state = ready(
+        policy__merge_method="gitlab_auto_merge", pipeline__status=pipeline_status,
+        mr__merge_when_pipeline_succeeds=auto_merge_set, jobs=MANUAL_JOB,
+    )  # fmt: skip
+
+    decision = decide(state)
+
+    assert type(decision) is expected
+    assert not isinstance(decision, Merge) or decision.auto_merge
+    if pipeline_status == "success":
+        assert "required_job_pending" in {r.code for r in decision.reasons}
