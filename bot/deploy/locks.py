@@ -28,5 +28,10 @@ class KeyedLocks:
             if not self._users[key]:
                 del self._users[key], self._locks[key]
 
-    def __len__(self) -> int:
-        return len(self._locks)
+    def users(self, key: Hashable) -> int:
+        """How many tasks hold or wait for ``key`` now (0 once it is dropped).
+
+        No ``__len__``: a lock map with nobody in it must stay truthy, so
+        that ``locks or fallback`` can never swap the shared map for another.
+        """
+        return self._users[key]

@@ -280,7 +280,10 @@ class MergeGate:
         self, context: HandlerContext, request: deploy.DeployRequest
     ) -> deploy.DeployResult:
         """Run the deploy flow under the server's per-key deploy locks."""
-        locks = getattr(context, "deploy_locks", None) or self.deploy_locks
+        # ``is not None``, never ``or``: an empty lock map is still the
+        # server's shared one, and the API's deploys wait on it.
+        shared = context.deploy_locks
+        locks = shared if shared is not None else self.deploy_locks
         return await deploy.deploy(
             request, config=context.config, gitlab=context.gitlab, locks=locks
         )

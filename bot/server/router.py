@@ -24,6 +24,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from bot.server.events import Event
 
 if TYPE_CHECKING:
+    from bot.config import Config
+    from bot.deploy import KeyedLocks
+    from bot.gitlab import GitLab
     from bot.server.metrics import Metrics
 
 EventT = TypeVar("EventT", bound=Event)
@@ -34,15 +37,16 @@ class HandlerContext:
     """What a handler or a sweep may use; built once per delivery or sweep run.
 
     ``config`` is the loaded ``bot.config`` value and ``gitlab`` the adapter
-    the server was created with (``None`` when it runs without GitLab);
-    ``deploy_locks`` the deploy flow's per-key locks, shared with the API.
+    the server was created with; ``deploy_locks`` the deploy flow's per-key
+    locks, shared with the API (``None`` only in tests that run no deploy:
+    the gate then falls back to locks of its own).
     """
 
-    config: Any
-    gitlab: Any
+    config: Config
+    gitlab: GitLab
     metrics: Metrics
     delivery_id: str
-    deploy_locks: Any = None
+    deploy_locks: KeyedLocks | None = None
 
 
 Handler = Callable[[Any, HandlerContext], Awaitable[None]]

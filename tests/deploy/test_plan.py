@@ -232,4 +232,5 @@ async def test_keyed_locks_serialise_one_key_and_not_others() -> None:
     await asyncio.gather(first, second)
 
     assert order == ["a1 in", "b1 in", "b1 out", "a1 out", "a2 in", "a2 out"]
-    assert len(locks) == 0
+    assert (locks.users("a"), locks.users("b")) == (0, 0)
+    assert locks
