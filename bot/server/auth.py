@@ -10,7 +10,10 @@
    neither of the above.
 
 The project never comes from the request body. Messages say what was
-wrong and never repeat the token.
+wrong and never repeat the token. The first two also name the person who
+started the pipeline (the ID token's ``user_login`` claim, the job's
+``user.username``): that is who requested the deploy, whose own approval
+does not count. A static token names nobody.
 """
 
 from __future__ import annotations
@@ -32,11 +35,16 @@ FINISHED_JOB_STATES = frozenset({"success", "failed", "canceled", "skipped"})
 
 @dataclass(frozen=True)
 class Caller:
-    """An authenticated caller: its project and how it proved it."""
+    """An authenticated caller: its project, how it proved it, and who ran it.
+
+    ``user`` is the GitLab username behind the pipeline, None when the
+    credentials do not say (static tokens).
+    """
 
     project_path: str
     method: str
     detail: str = ""
+    user: str | None = None
 
 
 class JobTokenVerifier:
@@ -75,7 +83,16 @@ class JobTokenVerifier:
         project_path = _job_project_path(job, self._gitlab_url)
         if not project_path:
             raise KeysUnavailable("GET /api/v4/job: the answer names no project")
-        return Caller(project_path, "job_token", f"job {job.get('id')}")
+        return Caller(project_path, "job_token", f"job {job.get('id')}", _job_user(job))
+
+
+def _job_user(job: Mapping[str, Any]) -> str | None:
+    """The username of whoever started the job's pipeline, when GitLab says."""
+    user = job.get("user")
+    if not isinstance(user, Mapping):
+        return None
+    username = user.get("username")
+    return username if isinstance(username, str) and username else None
 
 
 def _job_project_path(job: Mapping[str, Any], gitlab_url: str) -> str:
@@ -126,7 +143,9 @@ class Authenticator:
             return Caller(static.project, "static_token")
         if bearer.count(".") == 2:
             claims = await self._id_tokens.verify(bearer)
-            return Caller(claims.project_path, "id_token", claims.subject)
+            return Caller(
+                claims.project_path, "id_token", claims.subject, claims.user_login
+            )
         raise Unauthorized("bearer token is neither an ID token nor a known token")
 
     def _match_static(self, bearer: str) -> StaticTokenValue | None:

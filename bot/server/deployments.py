@@ -106,7 +106,9 @@ def _deploy_request(body: DeployBody, caller: Caller) -> deploy.DeployRequest:
         source=Source(caller.project_path, source.sha, source.ref, source.pipeline_url),
         force=body.force,
         dry_run=body.dry_run,
-        requested_by=caller.project_path,
+        # The person behind the pipeline, not the project: their own
+        # approval must not count (None for a static token).
+        requested_by=caller.user,
     )
 
 

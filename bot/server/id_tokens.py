@@ -51,6 +51,7 @@ class IdTokenClaims:
     subject: str
     ref: str
     pipeline_id: str
+    user_login: str | None = None
 
 
 class KeySet:
@@ -200,4 +201,11 @@ def _claims_from(claims: Mapping[str, Any]) -> IdTokenClaims:
         subject=str(claims.get("sub", "")),
         ref=str(claims.get("ref", "")),
         pipeline_id=str(claims.get("pipeline_id", "")),
+        user_login=_text_claim(claims, "user_login"),
     )
+
+
+def _text_claim(claims: Mapping[str, Any], name: str) -> str | None:
+    """A non-empty string claim, or None when absent or of another type."""
+    value = claims.get(name)
+    return value if isinstance(value, str) and value else None

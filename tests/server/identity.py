@@ -72,11 +72,19 @@ class Identity:
         signer = key or self.keys[key_id]
         return jwt.encode(payload, signer, algorithm="RS256", headers={"kid": key_id})
 
-    def add_job(self, token: str, project_path: str, status: str = "running") -> None:
-        """Let ``token`` be the CI job token of a job in ``project_path``."""
+    def add_job(
+        self,
+        token: str,
+        project_path: str,
+        status: str = "running",
+        user: str | None = "root",
+    ) -> None:
+        """Let ``token`` be the CI job token of a job in ``project_path``,
+        started by ``user`` (None: an answer without a ``user`` object)."""
         self.jobs[token] = {
             "id": len(self.jobs) + 1,
             "status": status,
+            **({} if user is None else {"user": {"id": 1, "username": user}}),
             "pipeline": {"id": 6, "project_id": 1, "ref": "main", "status": status},
             "web_url": f"{self.url}/{project_path}/-/jobs/{len(self.jobs) + 1}",
         }
