@@ -38,7 +38,7 @@ import structlog
 
 from bot import policy
 from bot.chatops import commands as run
-from bot.chatops.access import MERGE_DURING_FREEZE, check_permission
+from bot.chatops.access import MERGE_DURING_FREEZE, Refusal, check_permission
 from bot.chatops.events import NoteEvent as NoteFacts
 from bot.chatops.events import note_skip_reason
 from bot.chatops.grammar import (
@@ -61,7 +61,7 @@ from bot.gate.execute import MergeGate
 from bot.gate.model import CommandNotes
 from bot.gate.report import FINAL_STATES
 from bot.gitlab import MergeRequest, Note
-from bot.record import has_marker, parse_marker
+from bot.record import DeployRecord, has_marker, inline_text, parse_marker
 from bot.server.events import NoteEvent
 from bot.server.router import HandlerContext, Router
 
@@ -296,18 +296,19 @@ class CommandHandler:
         return format_reply(command, text), True
 
 
-def permission_refusal(invocation: Invocation) -> object | None:
+def permission_refusal(invocation: Invocation) -> Refusal | None:
     """The refusal for a command the commenter may not run, else None.
 
     The levels are the merge request's environment's; ``promote`` also needs
     the target environment's level, and ``merge`` during a freeze the
-    environment's override level.
+    environment's override level. Without a readable record naming a
+    configured environment, every command needs Owner.
     """
     config = invocation.context.config
     record = parse_marker(invocation.mr.description)
-    if record is None or record.environment not in config.environments:
-        return None  # note_skip_reason already refused such merge requests
     command, actor, level = invocation.command, invocation.actor, invocation.actor_level
+    if record is None or record.environment not in config.environments:
+        return _refusal_without_record(invocation, record)
 
     environments = [config.environment(record.environment)]
     if command.name == "promote" and command.args[0] in config.environments:
@@ -328,6 +329,27 @@ def permission_refusal(invocation: Invocation) -> object | None:
             actor=actor, environment=environment.name,
         )  # fmt: skip
     return None
+
+
+def _refusal_without_record(
+    invocation: Invocation, record: DeployRecord | None
+) -> Refusal | None:
+    """Without a usable deploy record the environment's levels are unknown:
+    only an Owner may act (fail closed); the refusal says what is missing."""
+    mr = invocation.mr
+    missing = (
+        f"!{mr.iid} carries no readable deploy record"
+        if record is None
+        else f"the environment {inline_text(record.environment)} of !{mr.iid} "
+        "is no longer configured"
+    )
+    refusal = check_permission(
+        invocation.command.name, invocation.actor_level, {},
+        actor=invocation.actor, environment="a merge request without a record",
+    )  # fmt: skip
+    if refusal is None:
+        return None
+    return replace(refusal, message=f"{missing}; {refusal.message}")
 
 
 def _early_skip(event: NoteEvent) -> str | None:
