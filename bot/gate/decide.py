@@ -183,13 +183,17 @@ def is_for_head(pipeline: PipelineState, mr: MergeRequestState) -> bool:
     merge`` or ``/train``) counts only through its explicit
     ``merged_results_head_sha``; any other pipeline through its own ``sha``.
     """
-    merged_refs = (
-        f"refs/merge-requests/{mr.iid}/merge",
-        f"refs/merge-requests/{mr.iid}/train",
-    )
-    if pipeline.ref in merged_refs or pipeline.merged_results_head_sha is not None:
+    if (
+        pipeline.ref in merged_result_refs(mr.iid)
+        or pipeline.merged_results_head_sha is not None
+    ):
         return pipeline.merged_results_head_sha == mr.sha
     return pipeline.sha == mr.sha
+
+
+def merged_result_refs(iid: int) -> tuple[str, str]:
+    """The refs of ``!iid``'s merged-results and merge-train pipelines."""
+    return (f"refs/merge-requests/{iid}/merge", f"refs/merge-requests/{iid}/train")
 
 
 def select_head_pipeline(

@@ -7,9 +7,14 @@ the environment requires approvals. The merge request's notes (every page)
 are listed by the caller before, only when their count moved since they were
 last reconciled (``GateNotes.command_notes``): then it is 3. Jobs are read
 only when the environment names required jobs and the head pipeline has
-finished. What cannot change for a given key is remembered: a commit's
-push time per SHA, the jobs of a finished pipeline per (id, status,
-``updated_at``), an approver's access and groups for ``ACCESS_TTL_SECONDS``.
+finished. A merged-results or merge-train head pipeline (ref
+``refs/merge-requests/<iid>/merge`` or ``/train``) costs one more call the
+first time: its merge commit, whose second parent is the source head it
+tested (``merged_results_head_sha``). What cannot change for a given key is
+remembered: a commit's push time and a merge commit's parents per SHA, the
+jobs of a finished pipeline per (id, status, ``updated_at``), an approver's
+access and groups for ``ACCESS_TTL_SECONDS``.
+
 A ``gitops-merge::requested`` label (put on by a ``merge`` command that could
 not merge at once) counts as that command.
 """
@@ -23,6 +28,7 @@ from datetime import UTC, datetime
 
 from bot import policy
 from bot.config import Config, EnvironmentConfig
+from bot.gate.decide import is_for_head, merged_result_refs
 from bot.gate.model import (
     MERGE_REQUESTED_LABEL,
     Approver,
@@ -38,6 +44,7 @@ from bot.gitlab import ApprovedBy, GitLab, MergeRequest, PipelineRef
 from bot.record import DeployRecord, parse_marker
 
 ACCESS_TTL_SECONDS = 60.0
+COMMITS_CACHE_SIZE = 256
 FINISHED = frozenset({"success", "failed", "canceled", "skipped"})
 JOBS_CACHE_SIZE = 256
 NO_NOTES = CommandNotes()
@@ -62,6 +69,7 @@ class GateReader:
         self._pushed_at: dict[str, datetime | None] = {}
         self._access: dict[tuple[int, tuple[str, ...]], tuple[float, Approver]] = {}
         self._jobs_of: dict[tuple[int, str, str], tuple[JobState, ...]] = {}
+        self._parents: dict[str, tuple[str, ...]] = {}
 
     async def read(
         self,
@@ -91,10 +99,12 @@ class GateReader:
 
         environment = config.environment(record.environment)
         gate_policy = policy_for(environment, now or datetime.now(UTC))
+        mr_state = merge_request_state(mr)
+        pipeline = await self._pipeline(gitlab, mr_state, mr.head_pipeline)
         state = GateInput(
-            mr=merge_request_state(mr),
-            pipeline=pipeline_state(mr.head_pipeline),
-            jobs=await self._jobs(gitlab, mr, gate_policy),
+            mr=mr_state,
+            pipeline=pipeline,
+            jobs=await self._jobs(gitlab, mr, gate_policy, pipeline),
             approvers=(),
             bot_user_id=bot_id,
             requester_username=record.requested_by,
@@ -111,14 +121,43 @@ class GateReader:
             state = await self._with_approvals(gitlab, state)
         return Fetched(mr, record, environment, state)
 
+    async def _pipeline(
+        self, gitlab: GitLab, mr: MergeRequestState, ref: PipelineRef | None
+    ) -> PipelineState | None:
+        """The head pipeline; a merged-results one with the source head it merged.
+
+        A merged-results (or merge-train) pipeline runs on a merge commit
+        whose second parent is the source commit it merged; the commit is read
+        once per SHA (a commit never changes).
+        """
+        pipeline = pipeline_state(ref)
+        if pipeline is None or pipeline.ref not in merged_result_refs(mr.iid):
+            return pipeline
+        if pipeline.sha not in self._parents:
+            if len(self._parents) >= COMMITS_CACHE_SIZE:
+                self._parents.clear()
+            commit = await gitlab.fetch_commit(pipeline.sha)
+            self._parents[pipeline.sha] = commit.parent_ids
+        return with_merged_head(pipeline, self._parents[pipeline.sha])
+
     async def _jobs(
-        self, gitlab: GitLab, mr: MergeRequest, gate_policy: GatePolicy
+        self,
+        gitlab: GitLab,
+        mr: MergeRequest,
+        gate_policy: GatePolicy,
+        head: PipelineState | None,
     ) -> tuple[JobState, ...] | None:
-        """The head pipeline's jobs, read only when required jobs are checked."""
+        """The head pipeline's jobs, read only when required jobs are checked.
+
+        ``head`` is the gate's view of ``mr.head_pipeline``: the jobs are read
+        only once that pipeline finished for the merge request's head.
+        """
         pipeline = mr.head_pipeline
-        if not gate_policy.required_jobs or pipeline is None:
+        if not gate_policy.required_jobs or pipeline is None or head is None:
             return None
-        if pipeline.status not in FINISHED or pipeline.sha != mr.sha:
+        if pipeline.status not in FINISHED:
+            return None
+        if not is_for_head(head, merge_request_state(mr)):
             return None
         if not pipeline.updated_at:
             return await fetch_job_states(gitlab, pipeline.id)
@@ -219,6 +258,19 @@ def merge_request_state(mr: MergeRequest) -> MergeRequestState:
         labels=mr.labels,
         merge_when_pipeline_succeeds=mr.merge_when_pipeline_succeeds,
     )
+
+
+def with_merged_head(
+    pipeline: PipelineState, parent_ids: tuple[str, ...]
+) -> PipelineState:
+    """A merged-results pipeline naming the source head its merge commit merged.
+
+    GitLab writes the merge commit with the target head first and the source
+    head second; a commit without a second parent names no head, so the
+    pipeline then counts for nothing.
+    """
+    head = parent_ids[1] if len(parent_ids) > 1 else None
+    return replace(pipeline, merged_results_head_sha=head)
 
 
 def pipeline_state(pipeline: PipelineRef | None) -> PipelineState | None:
