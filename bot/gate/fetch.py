@@ -15,6 +15,13 @@ remembered: a commit's push time and a merge commit's parents per SHA, the
 jobs of a finished pipeline per (id, status, ``updated_at``), an approver's
 access and groups for ``ACCESS_TTL_SECONDS``.
 
+Known window: a member removed from the project or from an eligible group
+keeps an approval that counts until their cached access ages out, up to
+``ACCESS_TTL_SECONDS`` (60 s) after the last read. Dropping the entry on a
+member event would need group webhooks (Premium) or system hooks: project
+webhooks, all the bot receives, carry no membership change. The window
+stays, bounded by the TTL.
+
 A ``gitops-merge::requested`` label (put on by a ``merge`` command that could
 not merge at once) counts as that command.
 """
