@@ -33,6 +33,7 @@ from bot.deploy.model import (
     Pinned,
     Plan,
     Snapshot,
+    TargetMoved,
 )
 from bot.deploy.plan import check_request, is_bot_merge_request, plan_deploy, targets
 
@@ -46,6 +47,7 @@ __all__ = [
     "Pinned",
     "Plan",
     "Snapshot",
+    "TargetMoved",
     "carry_out",
     "check_request",
     "deploy",

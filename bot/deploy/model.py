@@ -24,6 +24,10 @@ class ManifestMismatch(policy.InvalidReference):
     http_status = 422
 
 
+class TargetMoved(policy.OlderTag):
+    """A rebuild's tag is older than the one the target branch now holds."""
+
+
 class Pinned(Refused):
     """The key is pinned to another tag until someone runs ``unpin``."""
 
@@ -44,6 +48,19 @@ class DeployRequest:
     requested_by: str | None = None
     pin: Pin | None = None
     unpin: bool = False
+    rebuild_of: DeployRecord | None = None
+
+    @classmethod
+    def rebuilding(cls, record: DeployRecord) -> DeployRequest:
+        """The request that rebuilds the bot MR carrying ``record`` on the
+        target head (the gate's regeneration, ``recreate``).
+
+        Not forced: the pin the MR proposes is passed on explicitly, and the
+        tag order it was planned with stands only while the target still
+        holds ``record.previous_tag``; a target moved to a newer tag since
+        refuses the rebuild with ``TargetMoved``.
+        """
+        return cls.from_record(record, pin=record.pin, rebuild_of=record)
 
     @classmethod
     def from_record(

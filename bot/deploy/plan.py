@@ -12,7 +12,14 @@ from bot.chatops import command_lines
 from bot.chatops.pins import describe_pin, read_pin, with_pin
 from bot.config import Config
 from bot.deploy.changelog import changelog_span
-from bot.deploy.model import DeployRequest, ManifestMismatch, Pinned, Plan, Snapshot
+from bot.deploy.model import (
+    DeployRequest,
+    ManifestMismatch,
+    Pinned,
+    Plan,
+    Snapshot,
+    TargetMoved,
+)
 from bot.gitlab import MergeRequest, RepositoryFile
 from bot.manifests import EditResult, Target, edit, find_current
 from bot.manifests.errors import RepositoryMismatch
@@ -207,19 +214,40 @@ def _ensure_order(
         )
     if request.tag is None:
         return
-    target = f"{config.gitlab.project}@{config.gitlab.target_branch}"
-    policy.ensure_not_older(
-        deployed[0], request.tag, request.force, where=f"deployed on {target}"
-    )
+    _ensure_not_older_than_target(config, request, request.tag, deployed[0])
     if keep is not None and old is not None:
         policy.ensure_not_older(
             old.tag, request.tag, request.force, where=f"proposed in !{keep.iid}"
         )
 
 
+def _ensure_not_older_than_target(
+    config: Config, request: DeployRequest, tag: str, deployed: str | None
+) -> None:
+    """Refuse a tag older than the target's, unless forced; a rebuild is
+    refused (``TargetMoved``) only once the target moved since it was planned."""
+    where = f"deployed on {config.gitlab.project}@{config.gitlab.target_branch}"
+    rebuilt = request.rebuild_of
+    if rebuilt is None:
+        policy.ensure_not_older(deployed, tag, request.force, where=where)
+        return
+    if deployed == rebuilt.previous_tag:
+        return
+    try:
+        policy.ensure_not_older(deployed, tag, False, where=where)
+    except policy.OlderTag as error:
+        raise TargetMoved(str(error)) from error
+
+
 def _may_pass_pin(request: DeployRequest, pin: Pin) -> bool:
-    """Whether a request may go past a pin: the pinned tag, force, or unpin."""
-    return request.force or request.unpin or request.tag == pin.tag
+    """Whether a request may go past a pin: the pinned tag, force, unpin, or a
+    rebuild (which passes its own pin on explicitly, see ``_pin_of``)."""
+    return (
+        request.force
+        or request.unpin
+        or request.rebuild_of is not None
+        or request.tag == pin.tag
+    )
 
 
 def _pin_of(
@@ -232,7 +260,7 @@ def _pin_of(
     """
     if request.pin is not None:
         return request.pin
-    if request.unpin or request.force:
+    if request.unpin or request.force or request.rebuild_of is not None:
         return None
     proposed = old.pin if old is not None else None
     return proposed or pinned

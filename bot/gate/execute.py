@@ -15,7 +15,8 @@ of them moved since they were last reconciled (``bot.gate.notes``).
 - ``ReportFailure``: the ``gitops::pipeline-failed`` label (never while
   held, see ``FAILED_LABEL``), then one comment per head SHA, found again
   after a restart by its hidden marker.
-- ``Regenerate``: rebuild the branch through the deploy flow.
+- ``Regenerate``: rebuild the branch through the deploy flow, not forced:
+  an MR whose target moved to a newer tag meanwhile is closed with a note.
 - ``CancelAutoMerge``: cancel GitLab's auto-merge.
 
 Work on one merge request is single-flight: a sweep, a webhook and a command
@@ -32,7 +33,7 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from bot import deploy
+from bot import deploy, policy
 from bot.gate.decide import decide, merge_response_action
 from bot.gate.fetch import Fetched, GateReader, fetch_job_states
 from bot.gate.model import (
@@ -72,7 +73,9 @@ class GateOutcome:
     """What one run of the gate did: ``action`` and the decision behind it.
 
     ``action`` is one of ``merged``, ``auto-merge-set``, ``waiting``,
-    ``regenerated``, ``reported``, ``auto-merge-cancelled``, ``not-merged``
+    ``regenerated``, ``closed`` (the target already holds a newer tag than
+    the MR: rebuilding it would roll back), ``reported``,
+    ``auto-merge-cancelled``, ``not-merged``
     (GitLab refused or did not merge) and ``skipped`` (not a bot merge request).
     """
 
@@ -207,8 +210,7 @@ class MergeGate:
             await self._report_failure(gitlab, fetched, decision)
             return GateOutcome("reported", iid, decision, fetched)
         if isinstance(decision, Regenerate):
-            await self.regenerate(context, fetched.record)
-            return GateOutcome("regenerated", iid, decision, fetched)
+            return await self._regenerate(context, fetched, decision)
         if isinstance(decision, CancelAutoMerge):
             await gitlab.cancel_auto_merge(iid)
             return GateOutcome("auto-merge-cancelled", iid, decision, fetched)
@@ -269,12 +271,34 @@ class MergeGate:
         self._reported.add((iid, sha))
         log.info("pipeline failure reported", iid=iid, sha=sha)
 
+    async def _regenerate(
+        self, context: HandlerContext, fetched: Fetched, decision: Regenerate
+    ) -> GateOutcome:
+        """Rebuild the branch; close the MR once the target holds a newer tag.
+
+        Another refusal of the tag order means the MR proposes a newer tag
+        than the record read (a deploy updated it meanwhile): nothing to do.
+        """
+        iid = fetched.mr.iid
+        try:
+            await self.regenerate(context, fetched.record)
+        except deploy.TargetMoved as moved:
+            await _close_outdated(context.gitlab, iid, fetched.record, moved)
+            return GateOutcome("closed", iid, decision, fetched, str(moved))
+        except policy.OlderTag as refused:
+            log.info("rebuild superseded", iid=iid, detail=str(refused))
+            return GateOutcome("waiting", iid, decision, fetched, str(refused))
+        return GateOutcome("regenerated", iid, decision, fetched)
+
     async def regenerate(
         self, context: HandlerContext, record: DeployRecord
     ) -> deploy.DeployResult:
-        """Rebuild the branch as "target head + this change" (deploy flow)."""
-        request = deploy.DeployRequest.from_record(record, force=True, pin=record.pin)
-        return await self.deploy(context, request)
+        """Rebuild the branch as "target head + this change" (deploy flow).
+
+        Not forced (``DeployRequest.rebuilding``): raises ``TargetMoved``
+        when the target now holds a newer tag than ``record``'s.
+        """
+        return await self.deploy(context, deploy.DeployRequest.rebuilding(record))
 
     async def deploy(
         self, context: HandlerContext, request: deploy.DeployRequest
@@ -343,6 +367,20 @@ async def _label_failure(gitlab: GitLab, fetched: Fetched) -> None:
         log.debug("failure label deferred while held", iid=fetched.mr.iid)
         return
     await gitlab.update_merge_request(fetched.mr.iid, add_labels=FAILED_LABEL)
+
+
+async def _close_outdated(
+    gitlab: GitLab, iid: int, record: DeployRecord, moved: deploy.TargetMoved
+) -> None:
+    """Close ``!iid``: the target already holds a newer tag than it proposes."""
+    await gitlab.post_note(
+        iid,
+        f"Closed by gitops-bot: the target branch already has a newer tag than "
+        f"{code_span(record.tag or '')}, so rebuilding this merge request would "
+        f"roll it back ({moved}). Deploy again with force for a rollback.",
+    )
+    await gitlab.close_merge_request(iid)
+    log.warning("closed outdated merge request", iid=iid, tag=record.tag)
 
 
 async def _has_failure_note(gitlab: GitLab, iid: int, sha: str) -> bool:

@@ -51,3 +51,42 @@ async def test_gate_rebuild_holds_the_servers_empty_lock_map(world: World) -> No
     result = rebuild.result()
     assert result.merge_request is not None and result.merge_request.iid == iid
     assert locks.users(KEY) == 0
+
+
+async def test_rebuild_never_rolls_back_a_target_moved_by_hand(world: World) -> None:
+    """The staging MR for v1.2.0 waits on a failed pipeline; main gets v1.3.0
+    by hand, so the MR conflicts. The gate's rebuild is not forced: the MR is
+    closed with a note naming the newer tag, and main keeps v1.3.0."""
+    await world.set_result("fail")
+    iid = await world.open_mr("v1.2.0")
+    await edit_main(world, STAGING, "newTag: v1.0.0", "newTag: v1.3.0")
+    await world.set_result("pass")
+
+    await world.sweep()
+
+    mr = await world.state_of(iid)
+    assert mr.state == "closed"
+    assert "newTag: v1.3.0" in await world.sync(lambda: world.file(STAGING))
+    note = (await world.sync(lambda: world.bot_notes(iid)))[-1]
+    assert note.startswith(
+        "Closed by gitops-bot: the target branch already has a newer tag than `v1.2.0`"
+    )
+    assert "older than v1.3.0 deployed on" in note
+
+
+async def test_rebuild_of_a_forced_rollback_stands_while_the_target_is_unchanged(
+    world: World,
+) -> None:
+    """A forced rollback to v1.0.0 over v1.1.0 conflicts with a comment added
+    by hand on the tag's line; its rebuild keeps the rollback (the target
+    still holds the tag it replaced) instead of closing it."""
+    await world.deploy("v1.1.0")
+    await world.set_result("fail")
+    iid = (await world.deploy("v1.0.0", force=True))["merge_request"]["iid"]
+    await edit_main(world, STAGING, "newTag: v1.1.0", "newTag: v1.1.0  # by hand")
+
+    await world.sweep()
+
+    assert (await world.state_of(iid)).state == "opened"
+    branch = await world.sync(lambda: world.file(STAGING, "gitops/staging/web"))
+    assert "newTag: v1.0.0  # by hand" in branch
