@@ -79,13 +79,17 @@ def _still_open(outcome: GateOutcome) -> bool:
 
 
 async def hold(invocation: Invocation) -> str:
-    """Put the hold label on; the gate waits until ``unhold``."""
+    """Put the hold label on and cancel GitLab's auto-merge if it is set (it
+    would merge through the hold); the gate waits until ``unhold``."""
     reason = " ".join(invocation.command.args)
-    await invocation.context.gitlab.update_merge_request(
-        invocation.mr.iid, add_labels=HOLD_LABEL
-    )
+    gitlab, mr = invocation.context.gitlab, invocation.mr
+    await gitlab.update_merge_request(mr.iid, add_labels=HOLD_LABEL)
+    cancelled = ""
+    if mr.merge_when_pipeline_succeeds:
+        await gitlab.cancel_auto_merge(mr.iid)
+        cancelled = " GitLab's auto-merge was cancelled."
     why = f": {inline_text(reason)}" if reason else ""
-    return f"Held by {code_span(invocation.actor)}{why}. `unhold` lifts it."
+    return f"Held by {code_span(invocation.actor)}{why}. `unhold` lifts it.{cancelled}"
 
 
 async def unhold(invocation: Invocation) -> str:

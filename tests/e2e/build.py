@@ -58,7 +58,10 @@ LEVELS = {
 
 
 def e2e_config(
-    url: str, sweep_interval_seconds: int = 3600, auto_promote: bool = False
+    url: str,
+    sweep_interval_seconds: int = 3600,
+    auto_promote: bool = False,
+    merge_method: str = "bot",
 ) -> Config:
     """The e2e configuration pointed at ``url``."""
     text = (
@@ -69,6 +72,7 @@ def e2e_config(
             f"sweep_interval_seconds: {sweep_interval_seconds}",
         )
         .replace("auto_promote: false", f"auto_promote: {str(auto_promote).lower()}")
+        .replace("  staging:\n", f"  staging:\n    merge_method: {merge_method}\n")
     )
     return parse_config(text, str(DATA / "bot.yaml"), {"GITOPS_BOT_GITLAB_URL": url})
 
