@@ -133,14 +133,20 @@ async def fetch_status(
     wanted = deploy.DeployRequest(app=app, environment=environment)
     snapshot = await deploy.fetch_snapshot(config, gitlab, wanted)
     path, target = deploy.targets(config, app, environment)[0]
-    current = find_current(snapshot.files[0].content, path, target)
+    manifest = snapshot.files[0]
     open_mrs = sorted(snapshot.merge_requests, key=lambda mr: mr.iid)
+    if not open_mrs:
+        # The file and the MR list are read side by side: a merge landing
+        # between them would show no MR and the old tag. Read the file again
+        # after the listing, so "no MR" always comes with the merged tag.
+        manifest = await gitlab.fetch_file(path, config.gitlab.target_branch)
+    current = find_current(manifest.content, path, target)
 
     return {
         "app": app,
         "environment": environment,
         "target_branch": config.gitlab.target_branch,
-        "target_sha": snapshot.head_sha,
+        "target_sha": manifest.commit_id,
         "tag": current[0].tag if current else None,
         "digest": current[0].digest if current else None,
         "merge_request": _merge_request_json(open_mrs[0]) if open_mrs else None,
