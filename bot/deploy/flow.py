@@ -110,8 +110,16 @@ async def _fetch_manifest(gitlab: GitLab, path: str, ref: str) -> RepositoryFile
         ) from error
 
 
-async def carry_out(plan: Plan, config: Config, gitlab: GitLab) -> DeployResult:
-    """Read the changelog, commit, create or update the MR, close duplicates."""
+async def carry_out(
+    plan: Plan, config: Config, gitlab: GitLab, *, replans: int = 1
+) -> DeployResult:
+    """Read the changelog, commit, create or update the MR, close duplicates.
+
+    An MR that GitLab answers as no longer open once updated (merged or
+    closed while this request ran) is not the answer: the request is read
+    and planned again without it (up to ``replans`` times), which opens a
+    new one.
+    """
     if not plan.changed:
         return await _nothing_to_change(plan, gitlab)
 
@@ -123,12 +131,27 @@ async def carry_out(plan: Plan, config: Config, gitlab: GitLab) -> DeployResult:
         mr, status = await _open(plan, config, gitlab, titles)
     else:
         mr = await _refresh(plan, plan.keep, gitlab)
+        if mr.state != "opened" and replans > 0:
+            log.warning("kept merge request not open", iid=mr.iid, state=mr.state)
+            return await _plan_again(plan, config, gitlab, mr, replans - 1)
         wrote = commit is not None or mr is not plan.keep
         status = "updated" if wrote else "unchanged"
     await _close_duplicates(plan.duplicates, mr, gitlab)
 
     log.info("deployed", status=status, iid=mr.iid, tag=plan.request.tag)
     return _result(plan, status, mr, None if commit is None else commit.sha)
+
+
+async def _plan_again(
+    plan: Plan, config: Config, gitlab: GitLab, gone: MergeRequest, replans: int
+) -> DeployResult:
+    """Read and plan ``plan``'s request again, ``gone`` left out, and carry it
+    out: the target head moved if ``gone`` was merged."""
+    snapshot = await fetch_snapshot(config, gitlab, plan.request)
+    others = tuple(mr for mr in snapshot.merge_requests if mr.iid != gone.iid)
+    snapshot = replace(snapshot, merge_requests=others)
+    again = plan_deploy(config, plan.request, snapshot)
+    return await carry_out(again, config, gitlab, replans=replans)
 
 
 async def _fetch_changelog(

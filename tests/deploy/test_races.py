@@ -208,3 +208,35 @@ async def test_replay_posts_no_commit(
 
     commits = [e for e in control.requests() if e["path"].endswith("/commits")]
     assert commits == [] and control.writes() == []
+
+
+async def test_mr_merged_while_the_deploy_runs_gets_a_new_one(
+    run: Deployer, live_config: Config, project: Any
+) -> None:
+    """The kept MR is merged (with the old tag) between the bot's read and its
+    update: GitLab answers the update with a merged MR, so the same request
+    plans again and opens a new MR for the new tag instead of answering
+    with the merged one."""
+    first = await run("v1.3.0")
+    old = first.merge_request.iid
+    request = DeployRequest(app="web", environment="staging", tag="v1.4.0")
+    plan = plan_deploy(
+        live_config, request, await fetch_snapshot(live_config, run.gitlab, request)
+    )
+    assert plan.keep is not None and plan.keep.iid == old
+    project.mergerequests.get(old).merge()
+
+    result = await carry_out(plan, live_config, run.gitlab)
+
+    assert result.status == "opened" and result.merge_request.iid != old
+    assert result.previous_tag == "v1.3.0"
+    assert project.mergerequests.get(old).state == "merged"
+    (mr,) = open_mrs(project)
+    assert mr.iid == result.merge_request.iid
+    assert parse_marker(mr.description).tag == "v1.4.0"
+    assert mr_diff_lines(project, mr.iid) == [
+        "-    newTag: v1.3.0  # managed by gitops-bot",
+        "+    newTag: v1.4.0  # managed by gitops-bot",
+        "-  tag: v1.3.0",
+        "+  tag: v1.4.0",
+    ]
