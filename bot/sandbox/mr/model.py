@@ -16,6 +16,7 @@ AWARD_EMOJI = "award_emoji"
 APPROVALS = "approvals"
 APPROVAL_RULES = "approval_rules"
 LABELS = "labels"
+DIFF_VERSIONS = "merge_request_diffs"
 
 DRAFT_PREFIXES = ("draft:", "[draft]", "(draft)")
 
@@ -130,6 +131,25 @@ class Label:
     priority: int | None = None
 
 
+@dataclass
+class DiffVersion:
+    """One diff version of a merge request: its heads when GitLab recorded it.
+
+    GitLab records one on creation and on each reload of the diff (a push to
+    the source branch, a new target branch, a reopen); ``created_at`` is the
+    server's clock, unlike a commit's dates, which the pusher sets.
+    """
+
+    mr_id: int
+    head_commit_sha: str
+    base_commit_sha: str | None
+    start_commit_sha: str | None
+    created_at: str
+    real_size: str
+    id: int = 0
+    state: str = "collected"
+
+
 RECORDS: dict[str, type] = {
     MERGE_REQUESTS: MergeRequest,
     NOTES: Note,
@@ -137,6 +157,7 @@ RECORDS: dict[str, type] = {
     APPROVALS: Approval,
     APPROVAL_RULES: ApprovalRule,
     LABELS: Label,
+    DIFF_VERSIONS: DiffVersion,
 }
 
 

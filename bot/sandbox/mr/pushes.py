@@ -75,8 +75,7 @@ def commits_note(
 
     Checked 2026-12-03 against SystemNotes::CommitService#add_commits. Known
     gaps: commits already in the MR before a force push are not summarised
-    on their own line, and the link carries no ``diff_id`` (diff versions are
-    not modelled).
+    on their own line, and the link carries no ``diff_id`` of the version.
     """
     repo = core.repository(state, project)
     after = mr.sha or ZERO_SHA

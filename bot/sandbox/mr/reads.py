@@ -1,4 +1,4 @@
-"""Read-only views of a merge request's code: changes, diffs, commits."""
+"""Read-only views of a merge request's code: changes, diffs, commits, versions."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from typing import Any
 from aiohttp import web
 
 from bot.sandbox import entities, gitdiff, http
-from bot.sandbox.mr import core, service, views
-from bot.sandbox.mr.model import MergeRequest
+from bot.sandbox.mr import core, service, versions, views
+from bot.sandbox.mr.model import DIFF_VERSIONS, MergeRequest
 from bot.sandbox.records import Project
 
 
@@ -48,8 +48,28 @@ async def list_commits(request: web.Request) -> web.Response:
     )
 
 
+async def list_versions(request: web.Request) -> web.Response:
+    """GET .../versions: the merge request's diff versions, newest first."""
+    state, _, mr = service.mr_of(request)
+    return http.paginate(
+        request, versions.versions_of(state, mr), versions.version_entity
+    )
+
+
+async def get_version(request: web.Request) -> web.Response:
+    """GET .../versions/:version_id: one version with commits and diffs."""
+    state, project, mr = service.mr_of(request)
+    wanted = http.to_int(request.match_info["version_id"], "version_id")
+    version = state.store.get(DIFF_VERSIONS, wanted)
+    if version is None or version.mr_id != mr.id:
+        raise http.api_error(404, "404 Not found")
+    return web.json_response(versions.full_entity(state, project, version))
+
+
 def setup(app: web.Application, mr_path: str) -> None:
     """Register the read routes."""
     app.router.add_get(mr_path + "/changes", get_changes)
     app.router.add_get(mr_path + "/diffs", list_diffs)
     app.router.add_get(mr_path + "/commits", list_commits)
+    app.router.add_get(mr_path + "/versions", list_versions)
+    app.router.add_get(mr_path + "/versions/{version_id}", get_version)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.sandbox import gitdiff
-from bot.sandbox.mr import approvals, core, status
+from bot.sandbox.mr import approvals, core, status, versions
 from bot.sandbox.mr.ancestry import Pair
 from bot.sandbox.mr.model import LABELS, NOTES, Label, MergeRequest
 from bot.sandbox.mr.payloads import MergeRequestView, hook_label
@@ -36,7 +36,11 @@ def head_pipeline(state: Any, project: Project, mr: MergeRequest) -> JSON | None
 
 
 def refresh(state: Any, project: Project, mr: MergeRequest, source_moved: bool) -> None:
-    """Re-read heads, diff refs and conflicts; start a new checking window."""
+    """Re-read heads, diff refs and conflicts; start a new checking window.
+
+    ``source_moved`` reloads the diff, as GitLab does on creation, a source
+    push, a new target branch or a reopen: a new diff version is recorded.
+    """
     repo = core.repository(state, project)
     source = repo.head(mr.source_branch)
     target = repo.head(mr.target_branch)
@@ -44,6 +48,7 @@ def refresh(state: Any, project: Project, mr: MergeRequest, source_moved: bool) 
         mr.sha = source
         mr.start_sha = target
         mr.base_sha = repo.merge_base(target, source) if source and target else None
+        versions.record(state, project, mr)
 
     if source and target:
         merged = gitdiff.merge_tree(repo, target, source)
