@@ -78,7 +78,8 @@ async def deploy(
 async def fetch_snapshot(
     config: Config, gitlab: GitLab, request: DeployRequest
 ) -> Snapshot:
-    """Read the manifests at one target head, and the key's open bot MRs."""
+    """Read the manifests at one target head, and the key's open bot MRs
+    (the bot's user is read once per process, when any MR is listed)."""
     app, env = request.app, request.environment
     paths = [path for path, _ in targets(config, app, env)]
     target = config.gitlab.target_branch
@@ -87,6 +88,7 @@ async def fetch_snapshot(
         _fetch_manifest(gitlab, paths[0], target),
         gitlab.fetch_open_merge_requests(target, labels=(f"app::{app}", f"env::{env}")),
     )
+    bot_id = (await gitlab.fetch_current_user())[0] if found else None
     others = await asyncio.gather(
         *(_fetch_manifest(gitlab, path, first.commit_id) for path in paths[1:])
     )
@@ -95,7 +97,7 @@ async def fetch_snapshot(
         head_sha=first.commit_id,
         files=(first, *others),
         merge_requests=tuple(
-            mr for mr in found if is_bot_merge_request(mr, branch, app, env)
+            mr for mr in found if is_bot_merge_request(mr, branch, app, env, bot_id)
         ),
     )
 

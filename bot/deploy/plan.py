@@ -70,8 +70,15 @@ def targets(config: Config, app: str, env: str) -> tuple[tuple[str, Target], ...
     )
 
 
-def is_bot_merge_request(mr: MergeRequest, branch: str, app: str, env: str) -> bool:
-    """True for the bot's MR of the key: its branch, or a copy of its record."""
+def is_bot_merge_request(
+    mr: MergeRequest, branch: str, app: str, env: str, bot_user_id: int | None
+) -> bool:
+    """True for the bot's MR of the key: opened by the bot (``bot_user_id``),
+    on its branch or carrying its record. A human's MR with the branch name,
+    or a copied record and labels, is never one: it is neither kept as the
+    survivor nor closed as a duplicate."""
+    if mr.author_id is None or mr.author_id != bot_user_id:
+        return False
     if mr.source_branch == branch:
         return True
     record = parse_marker(mr.description)

@@ -88,9 +88,10 @@ async def test_update_regenerates_on_a_moved_target(
 @pytest.mark.parametrize(
     ("changelog", "budget"),
     [
-        # open, update, regenerate on a moved target, replay
-        (False, [4, 4, 4, 3]),
-        (True, [5, 5, 4, 3]),
+        # open, update (+ the bot's user, once per adapter), regenerate on a
+        # moved target, replay
+        (False, [4, 5, 4, 3]),
+        (True, [5, 6, 4, 3]),
     ],
 )
 async def test_calls_per_request(
@@ -103,8 +104,9 @@ async def test_calls_per_request(
     budget: list[int],
 ) -> None:
     """One manifest file, the source project readable. Changelog off: 4 calls
-    to open, 4 to update, 4 to regenerate on a moved target, 3 (all reads)
-    for a replay. On: one compare more to open and to update, none more to
+    to open, 4 to update (and the bot's user, read once: the first MR listed
+    is checked to be the bot's), 4 to regenerate on a moved target, 3 (all
+    reads) for a replay. On: one compare more to open and to update, none more to
     regenerate the same tag or to replay."""
     seed_source_project(gl, "shop/api", {"v1.2.0": [], "v1.3.0": ["A"],
                                          "v1.4.0": ["B"]})  # fmt: skip
@@ -130,6 +132,7 @@ async def test_calls_per_request(
         **({"GET /projects/:id/repository/compare": 1} if changelog else {}),
     }
     assert counts[1]["PUT /projects/:id/merge_requests/:iid"] == 1
+    assert counts[1]["GET /user"] == 1 and "GET /user" not in counts[2]
     assert all(key.startswith("GET") for key in counts[3])
 
 

@@ -192,24 +192,33 @@ def test_same_tag_as_deployed_changes_nothing(config: Config) -> None:
 
 
 @pytest.mark.parametrize(
-    ("branch", "record_key", "expected"),
+    ("author", "branch", "record_key", "expected"),
     [
-        (BRANCH, None, True),
-        ("feature/copy", ("web", "staging"), True),
-        ("feature/copy", ("web", "production"), False),
-        ("feature/copy", None, False),
-        ("gitops/production/web", None, False),
+        (1, BRANCH, None, True),
+        (1, "feature/copy", ("web", "staging"), True),
+        (1, "feature/copy", ("web", "production"), False),
+        (1, "feature/copy", None, False),
+        (1, "gitops/production/web", None, False),
+        # A human's MR: the bot's branch name, a copied record, or both.
+        (7, BRANCH, None, False),
+        (7, "feature/copy", ("web", "staging"), False),
+        (7, BRANCH, ("web", "staging"), False),
+        (None, BRANCH, ("web", "staging"), False),
     ],
 )
 def test_is_bot_merge_request(
-    branch: str, record_key: tuple | None, expected: bool
+    author: int | None, branch: str, record_key: tuple | None, expected: bool
 ) -> None:
-    """The bot's MR: on its branch, or any MR carrying a record for the key."""
+    """The bot's MR: opened by the bot (user 1), on its branch or carrying a
+    record for the key; nobody else's MR is, whatever it copies."""
     description = "human text"
     if record_key is not None:
         description += render_marker(DeployRecord(*record_key, image="i", tag="v1"))
-    mr = replace(bot_mr(1, "v1"), source_branch=branch, description=description)
-    assert is_bot_merge_request(mr, BRANCH, "web", "staging") is expected
+    mr = replace(
+        bot_mr(1, "v1"), source_branch=branch, description=description,
+        author_id=author,
+    )  # fmt: skip
+    assert is_bot_merge_request(mr, BRANCH, "web", "staging", 1) is expected
 
 
 async def test_keyed_locks_serialise_one_key_and_not_others() -> None:

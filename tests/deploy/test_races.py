@@ -12,7 +12,9 @@ import pytest
 from bot.config import Config
 from bot.deploy import DeployRequest, carry_out, fetch_snapshot, plan_deploy
 from bot.policy import OlderTag
-from bot.record import parse_marker
+from bot.record import DeployRecord, parse_marker, render_marker
+from bot.sandbox.server import SandboxThread
+from bot.sandbox.testing import client, create_user
 from tests.deploy.conftest import Deployer
 from tests.deploy.test_flow import changed_lines, move_target, open_mrs
 from tests.gitlab.world import Control
@@ -240,3 +242,32 @@ async def test_mr_merged_while_the_deploy_runs_gets_a_new_one(
         "-  tag: v1.3.0",
         "+  tag: v1.4.0",
     ]
+
+
+async def test_a_humans_copy_of_the_bots_mr_is_neither_kept_nor_closed(
+    run: Deployer, sandbox: SandboxThread, gl: Any, project: Any
+) -> None:
+    """A developer opens an MR from a branch of their own with a copy of a
+    bot record and the key's labels: the deploy opens the bot's own MR and
+    leaves the human's alone (not updated as the survivor, not closed)."""
+    user, token = create_user(gl, "dev")
+    project.members.create({"user_id": user.id, "access_level": 30})
+    theirs = client(sandbox, token).projects.get(project.id)
+    theirs.branches.create({"branch": "feature/copy", "ref": "main"})
+    marker = render_marker(
+        DeployRecord("web", "staging", "registry.example.com/shop/web", "v1.3.0")
+    )
+    copy = theirs.mergerequests.create(
+        {"source_branch": "feature/copy", "target_branch": "main",
+         "title": "My copy", "description": f"mine\n\n{marker}\n",
+         "labels": "gitops-bot,app::web,env::staging"}
+    )  # fmt: skip
+
+    result = await run("v1.3.0")
+
+    assert result.status == "opened" and result.merge_request.iid != copy.iid
+    mine = project.mergerequests.get(copy.iid)
+    assert (mine.state, mine.title) == ("opened", "My copy")
+    assert mine.author["id"] == user.id
+    assert mine.description == f"mine\n\n{marker}\n"
+    assert mine.user_notes_count == 0
