@@ -23,11 +23,13 @@ from bot.gitlab.errors import GitLabNotFound
 from bot.gitlab.models import (
     Branch,
     Commit,
+    DiffVersion,
     FileAction,
     MergeRequest,
     RepositoryFile,
     parse_branch,
     parse_commit,
+    parse_diff_version,
     parse_file,
     parse_merge_request,
 )
@@ -224,6 +226,20 @@ class GitLab(ReviewCalls):
             f"fetch_merge_request !{iid}", f"GET {MR}", _mr(iid)
         )
         return parse_merge_request(data)
+
+    async def fetch_merge_request_versions(
+        self, iid: int, *, newest: int | None = None
+    ) -> tuple[DiffVersion, ...]:
+        """The diff versions of a merge request, newest first: every page
+        (1 call per page), or only the ``newest`` few, at most 100 (1 call)."""
+        step, route = f"fetch_merge_request_versions !{iid}", f"GET {MR}/versions"
+        path = f"{_mr(iid)}/versions"
+        if newest is None:
+            items = await self._api.fetch_all(step, route, path, {})
+        else:
+            query = {"page": 1, "per_page": max(1, min(newest, PER_PAGE))}
+            items = await self._api.call(step, route, path, query=query)
+        return tuple(map(parse_diff_version, items or ()))
 
     async def create_merge_request(self, new: NewMergeRequest) -> MergeRequest:
         """Open a merge request (1 call); ``GitLabConflict.existing_iid`` names

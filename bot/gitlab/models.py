@@ -94,6 +94,18 @@ class MergeRequest:
 
 
 @dataclass(frozen=True)
+class DiffVersion:
+    """One diff version of a merge request: the heads GitLab recorded when the
+    diff was reloaded (creation, a push), and when, by GitLab's own clock."""
+
+    id: int
+    head_commit_sha: str
+    base_commit_sha: str
+    start_commit_sha: str
+    created_at: str
+
+
+@dataclass(frozen=True)
 class Approvals:
     """Who approved a merge request, and how many approvals are still missing."""
 
@@ -214,6 +226,17 @@ def parse_merge_request(data: dict[str, Any]) -> MergeRequest:
         has_conflicts=bool(data.get("has_conflicts")),
         merge_when_pipeline_succeeds=bool(data.get("merge_when_pipeline_succeeds")),
         user_notes_count=_optional_int(data.get("user_notes_count")),
+    )
+
+
+def parse_diff_version(data: dict[str, Any]) -> DiffVersion:
+    """Read one entry of a merge request's diff versions."""
+    return DiffVersion(
+        id=int(data["id"]),
+        head_commit_sha=data.get("head_commit_sha") or "",
+        base_commit_sha=data.get("base_commit_sha") or "",
+        start_commit_sha=data.get("start_commit_sha") or "",
+        created_at=data.get("created_at") or "",
     )
 
 

@@ -218,3 +218,35 @@ async def test_token_never_reaches_logs_or_repr(
 
     assert logs, "the retried call should have been logged"
     assert sandbox.root_token not in repr(logs) + repr(bot)
+
+
+async def test_merge_request_versions_newest_first_every_page_or_one(
+    sandbox: SandboxThread, project: Any, control: Control
+) -> None:
+    """Three versions at 2 per page: all in 2 calls, or the newest in 1 call."""
+    client = adapter(
+        sandbox.url, sandbox.root_token, project.path_with_namespace, per_page=2
+    )
+    main = project.branches.get("main").commit["id"]
+    heads = []
+    for index in range(3):
+        commit = await client.commit_branch(
+            "gitops/v",
+            start_sha=main if index == 0 else heads[-1],
+            message=f"v{index}",
+            actions=[FileAction("create", f"v{index}.txt", "v")],
+        )
+        heads.append(commit.sha)
+        if index == 0:
+            mr = await client.create_merge_request(
+                NewMergeRequest("gitops/v", "main", "V", "", ())
+            )
+    control.clear_log()
+
+    every = await client.fetch_merge_request_versions(mr.iid)
+    newest = await client.fetch_merge_request_versions(mr.iid, newest=1)
+
+    assert [version.head_commit_sha for version in every] == heads[::-1]
+    assert {version.start_commit_sha for version in every} == {main}
+    assert newest == every[:1] and newest[0].created_at.endswith("Z")
+    assert control.calls()["GET /projects/:id/merge_requests/:iid/versions"] == 3
