@@ -4,7 +4,8 @@ Only eligible approvers count, on both GitLab tiers (Free has no approval
 rules, so the bot is the only judge there): never the bot itself, never the
 requester unless the environment counts them, only the environment's users or
 members of its groups (when it lists any), only at or above its minimum access
-level, and only approvals given after the head was pushed.
+level, and only approvals given after the head was pushed (an approval
+GitLab gives no time for cannot show that, so it does not count).
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ def ineligibility(approver: Approver, state: GateInput) -> str | None:
         return "it is the bot's own"
     if _is_requester(approver, state) and not policy.count_requester:
         return "they requested this deploy"
+    if approver.approved_at is None:
+        return "GitLab gave no approval time, so it may predate the head"
     if _is_stale(approver, state):
         return f"given before head {state.mr.sha[:8]} was pushed"
     if not _in_scope(approver, state):
@@ -94,9 +97,12 @@ def _is_requester(approver: Approver, state: GateInput) -> bool:
 
 
 def _is_stale(approver: Approver, state: GateInput) -> bool:
-    """Whether the approval predates the push of the current head."""
+    """Whether the approval predates the push of the current head (or may: an
+    approval without a time counts as stale)."""
     pushed, approved = state.head_pushed_at, approver.approved_at
-    return pushed is not None and approved is not None and approved < pushed
+    if approved is None:
+        return True
+    return pushed is not None and approved < pushed
 
 
 def _in_scope(approver: Approver, state: GateInput) -> bool:

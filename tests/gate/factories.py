@@ -20,6 +20,7 @@ OLD = "abc1234567890abcdef1234567890abcdef12345"
 BOT_ID = 99
 NOW = datetime(2024, 5, 6, 12, 0, tzinfo=UTC)
 PUSHED = datetime(2024, 5, 6, 10, 0, tzinfo=UTC)
+APPROVED = datetime(2024, 5, 6, 11, 15, tzinfo=UTC)  # after PUSHED
 
 ALICE = Approver(
     31, "alice", 40, ("platform/sre",), datetime(2024, 5, 6, 11, 0, tzinfo=UTC)

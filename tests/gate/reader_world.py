@@ -10,7 +10,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.config import Config, parse_config
-from bot.gitlab import Approvals, ApprovedBy, Commit, Job, MergeRequest, PipelineRef
+from bot.gitlab import (
+    Approvals,
+    ApprovedBy,
+    Commit,
+    DiffVersion,
+    Job,
+    MergeRequest,
+    PipelineRef,
+)
 from bot.record import DeployRecord, render_marker
 
 CONFIG_PATH = Path(__file__).resolve().parent.parent / "data" / "e2e" / "bot.yaml"
@@ -18,6 +26,8 @@ BOT_ID = 99
 HEAD = "def4567890abcdef1234567890abcdef12345678"
 TARGET = "1111111111111111111111111111111111111111"
 MERGE_COMMIT = "2222222222222222222222222222222222222222"
+# When GitLab recorded HEAD as the merge request's head (a diff version).
+RECORDED = "2024-05-06T10:00:00.250Z"
 
 
 def config() -> Config:
@@ -54,6 +64,9 @@ class FakeGitLab:
     approvals: tuple[ApprovedBy, ...] = ()
     jobs: tuple[Job, ...] = ()
     calls: list[str] = field(default_factory=list)
+    versions: tuple[DiffVersion, ...] = (
+        DiffVersion(1, HEAD, TARGET, TARGET, RECORDED),
+    )
 
     async def fetch_current_user(self) -> tuple[int, str]:
         """The bot (not counted: the adapter caches it)."""
@@ -69,6 +82,13 @@ class FakeGitLab:
         self.calls.append(f"approvals {iid}")
         names = tuple(entry.username for entry in self.approvals)
         return Approvals(names, 2, max(0, 2 - len(names)), self.approvals)
+
+    async def fetch_merge_request_versions(
+        self, iid: int, *, newest: int | None = None
+    ) -> tuple[DiffVersion, ...]:
+        """The diff versions set by the test, newest first."""
+        self.calls.append(f"versions {iid}")
+        return self.versions[:newest] if newest else self.versions
 
     async def fetch_commit(self, sha: str) -> Commit:
         """A commit set by the test, else a plain one committed at 10:00."""

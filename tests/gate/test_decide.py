@@ -20,7 +20,16 @@ from bot.gate import (
     Wait,
     decide,
 )
-from tests.gate.factories import ALICE, BOT_ID, HEAD, NOW, OLD, PUSHED, ready
+from tests.gate.factories import (
+    ALICE,
+    APPROVED,
+    BOT_ID,
+    HEAD,
+    NOW,
+    OLD,
+    PUSHED,
+    ready,
+)
 
 HELD = ("gitops-bot", HOLD_LABEL)
 MERGED_REF = "refs/merge-requests/4/merge"
@@ -268,9 +277,9 @@ def test_auto_merge_is_cancelled_when_a_rule_gitlab_ignores_blocks(changes: dict
          "@gitops-bot's approval does not count: it is the bot's own"),
         ((Approver(40, "Dave", 40, ("platform/sre",)),),
          "@Dave's approval does not count: they requested this deploy"),
-        ((Approver(41, "bob", 50, ("platform/dev",)),),
+        ((Approver(41, "bob", 50, ("platform/dev",), APPROVED),),
          "@bob's approval does not count: not in platform/sre"),
-        ((Approver(42, "erin", 30, ("platform/sre",)),),
+        ((Approver(42, "erin", 30, ("platform/sre",), APPROVED),),
          "@erin's approval does not count: Developer access, Maintainer needed"),
         ((Approver(43, "frank", 40, ("platform/sre",), PUSHED - timedelta(minutes=1)),),
          "@frank's approval does not count: given before head def45678 was pushed"),
@@ -297,15 +306,16 @@ def test_the_same_approver_twice_counts_once():
     ("policy", "approver", "counts"),
     [
         ({"policy__eligible_groups": (), "policy__eligible_users": ("ALICE", "bob")},
-         Approver(41, "Bob", 40), True),
+         Approver(41, "Bob", 40, (), APPROVED), True),
         ({"policy__eligible_groups": ("platform/sre",),
-          "policy__eligible_users": ("bob",)}, Approver(41, "bob", 40), True),
+          "policy__eligible_users": ("bob",)},
+         Approver(41, "bob", 40, (), APPROVED), True),
         ({"policy__eligible_groups": (), "policy__min_access_level": 30},
-         Approver(41, "bob", 30), True),
+         Approver(41, "bob", 30, (), APPROVED), True),
         ({"policy__eligible_groups": ("platform/sre",)},
-         Approver(41, "bob", 40, ("platform/sre/oncall",)), False),
+         Approver(41, "bob", 40, ("platform/sre/oncall",), APPROVED), False),
         ({"policy__count_requester": True},
-         Approver(40, "dave", 40, ("platform/sre",)), True),
+         Approver(40, "dave", 40, ("platform/sre",), APPROVED), True),
     ],
 )  # fmt: skip
 def test_eligibility_rules(policy: dict, approver: Approver, counts: bool):

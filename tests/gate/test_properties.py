@@ -103,10 +103,8 @@ def _eligible_count(state: GateInput) -> int:
     """Count eligible approvers, written out independently of the gate."""
     policy, users = state.policy, set()
     for a in state.approvers:
-        stale = (
-            state.head_pushed_at
-            and a.approved_at
-            and a.approved_at < state.head_pushed_at
+        stale = a.approved_at is None or (
+            state.head_pushed_at and a.approved_at < state.head_pushed_at
         )
         requester = (
             a.username == state.requester_username and not policy.count_requester

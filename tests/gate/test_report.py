@@ -15,14 +15,15 @@ from bot.gate import (
     status_report,
 )
 from bot.record import Pin
-from tests.gate.factories import ALICE, HEAD, OLD, ready
+from tests.gate.factories import ALICE, APPROVED, HEAD, OLD, ready
 
 
 def test_status_explains_every_blocker_and_the_facts():
     """The report states the verdict, each blocker with its code, and the facts."""
     state = ready(
         mr__labels=(HOLD_LABEL,), hold_reason="waiting on @carol's OK",
-        pipeline__status="running", approvers=(ALICE, Approver(41, "bob", 40)),
+        pipeline__status="running",
+        approvers=(ALICE, Approver(41, "bob", 40, (), APPROVED)),
         pin=Pin("v1.4.1", "incident 42", "alice"),
     )  # fmt: skip
 
