@@ -26,7 +26,9 @@ from bot.chatops.events import BOT_LABEL
 from bot.chatops.handlers import CommandHandler
 from bot.chatops.handlers import router as commands_router
 from bot.gate.execute import GateOutcome, MergeGate
-from bot.record import DeployRecord, parse_marker
+from bot.gate.model import HOLD_LABEL, CommandNotes
+from bot.gitlab import MergeRequest
+from bot.record import DeployRecord, code_span, parse_marker
 from bot.server.events import EmojiEvent, MergeRequestEvent, PipelineEvent
 from bot.server.router import HandlerContext, Router
 
@@ -98,10 +100,30 @@ class GateTriggers:
                 reconciliation = await self.commands.answer_pending(context, iid, mr)
                 notes = reconciliation.notes
                 mr = None if reconciliation.answered else mr
+            if mr is not None and await self._maybe_restore_hold(context, mr, notes):
+                mr = None
             outcome = await self.gate.run_locked(context, iid, notes=notes, mr=mr)
         if outcome.action == "merged" and outcome.fetched is not None:
             await self.maybe_promote(context, outcome.fetched.record)
         return outcome
+
+    async def _maybe_restore_hold(
+        self, context: HandlerContext, mr: MergeRequest, notes: CommandNotes
+    ) -> bool:
+        """Put the hold label back on an open ``mr`` whose notes hold it (it
+        was taken off by hand: only ``unhold`` lifts a hold) and say so; True
+        when it did. Once back, the label stops this, so it is said once."""
+        if not notes.held or HOLD_LABEL in mr.labels or mr.state != "opened":
+            return False
+        await context.gitlab.update_merge_request(mr.iid, add_labels=HOLD_LABEL)
+        who = f" by {code_span(notes.held_by)}" if notes.held_by else ""
+        await context.gitlab.post_note(
+            mr.iid,
+            f"The {code_span(HOLD_LABEL)} label was removed, but the hold{who} "
+            "is still in force: the label is back. `unhold` lifts it.",
+        )
+        log.info("hold label restored", iid=mr.iid)
+        return True
 
     async def maybe_promote_merged(self, context: HandlerContext, iid: int) -> None:
         """Promote a bot MR merged by someone else (or by GitLab's auto-merge)."""

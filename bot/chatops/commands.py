@@ -9,10 +9,12 @@ GitLab API calls or of a deploy request: nothing reaches a shell.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from bot import deploy
 from bot.chatops.grammar import help_text
+from bot.chatops.ledger import merge_key
 from bot.chatops.pins import describe_pin
 from bot.errors import Refused
 from bot.gate.execute import FAILED_LABEL, GateOutcome
@@ -34,6 +36,19 @@ class NotApplicable(Refused):
     http_status = 409
 
 
+class Remembered(str):
+    """A ``merge`` answer whose request the gate keeps for ``merge_for`` (the
+    tag or digest): the reply's marker records it (``bot.chatops.ledger``)."""
+
+    merge_for: str | None
+
+    def __new__(cls, text: str, merge_for: str | None) -> Remembered:
+        """The answer ``text``, remembering a ``merge`` for ``merge_for``."""
+        made = super().__new__(cls, text)
+        made.merge_for = merge_for
+        return made
+
+
 async def status(invocation: Invocation) -> str:
     """Explain every blocker, as the gate sees them now."""
     evaluated = await invocation.gate.evaluate(
@@ -47,8 +62,9 @@ async def status(invocation: Invocation) -> str:
 
 async def merge(invocation: Invocation) -> str:
     """Merge now if every check passes; a freeze yields to the override level
-    (the handler checked it). When something else still blocks, remember the
-    request with a label, so the gate merges once the blockers clear."""
+    (the handler checked it). When something else still blocks, the reply's
+    marker remembers the request for this tag, so the gate merges once the
+    blockers clear; a label shows it."""
     outcome = await invocation.gate.run_locked(
         invocation.context,
         invocation.mr.iid,
@@ -70,7 +86,8 @@ async def merge(invocation: Invocation) -> str:
     assert outcome.fetched is not None  # _still_open checked it
     if outcome.fetched.state.policy.freeze is not None:
         remembered += " The freeze override counts only for a merge made now."
-    return f"{describe_outcome(outcome)}\n\n{remembered}"
+    key = merge_key(outcome.fetched.record)
+    return Remembered(f"{describe_outcome(outcome)}\n\n{remembered}", key)
 
 
 def _still_open(outcome: GateOutcome) -> bool:
@@ -93,15 +110,16 @@ async def hold(invocation: Invocation) -> str:
 
 
 async def unhold(invocation: Invocation) -> str:
-    """Take the hold label off, then run the gate."""
-    if HOLD_LABEL not in invocation.mr.labels:
-        raise NotApplicable(f"!{invocation.mr.iid} is not held")
-    await invocation.context.gitlab.update_merge_request(
-        invocation.mr.iid, remove_labels=HOLD_LABEL
-    )
-    outcome = await invocation.gate.run_locked(
-        invocation.context, invocation.mr.iid, notes=invocation.notes
-    )
+    """Lift the hold (the notes' and the label), then run the gate."""
+    mr, notes = invocation.mr, invocation.notes
+    if HOLD_LABEL not in mr.labels and not notes.held:
+        raise NotApplicable(f"!{mr.iid} is not held")
+    if HOLD_LABEL in mr.labels:
+        await invocation.context.gitlab.update_merge_request(
+            mr.iid, remove_labels=HOLD_LABEL
+        )
+    lifted = replace(notes, held=False, held_by=None, hold_reason=None)
+    outcome = await invocation.gate.run_locked(invocation.context, mr.iid, notes=lifted)
     return f"Hold lifted. {describe_outcome(outcome)}"
 
 

@@ -95,12 +95,14 @@ class Invocation:
 @dataclass(frozen=True)
 class Answer:
     """The reply to one note, whether anything in it was refused, the hold
-    change it made, and the merge request as it is afterwards."""
+    change it made, the merge request as it is afterwards, and the tag a
+    ``merge`` in it was remembered for."""
 
     text: str
     refused: bool
     hold_change: HoldChange | None
     mr: MergeRequest
+    merge_for: str | None = None
 
 
 @dataclass(frozen=True)
@@ -224,7 +226,8 @@ class CommandHandler:
             return None
 
         answer = await self._run_note(context, note, mr, ledger)
-        body = f"{answer.text}\n\n{answered_marker(note.id, answer.hold_change)}"
+        marker = answered_marker(note.id, answer.hold_change, answer.merge_for)
+        body = f"{answer.text}\n\n{marker}"
         reply = await gitlab.post_note(mr.iid, body)
         emoji = REFUSED_EMOJI if answer.refused else DONE_EMOJI
         await gitlab.award_emoji(mr.iid, emoji, note_id=note.id)
@@ -262,38 +265,41 @@ class CommandHandler:
         """Run each command in order, each on the merge request as the one
         before left it."""
         replies: list[str] = []
-        refused, change = False, None
+        refused, change, merge_for = False, None, None
         mr = invocations[0].mr
         for invocation in invocations:
             invocation = replace(invocation, mr=mr)
-            reply, ok = await self._run_one(invocation)
+            reply, ok, text = await self._run_one(invocation)
             replies.append(reply)
             refused = refused or not ok
             name = invocation.command.name
             if ok and name in HOLD_CHANGES:
                 change = HOLD_CHANGES[name]
+            if isinstance(text, run.Remembered):
+                merge_for = text.merge_for
             if ok and name not in READ_ONLY:
                 mr = await invocation.context.gitlab.fetch_merge_request(mr.iid)
-        return Answer("\n\n---\n\n".join(replies), refused, change, mr)
+        return Answer("\n\n---\n\n".join(replies), refused, change, mr, merge_for)
 
-    async def _run_one(self, invocation: Invocation) -> tuple[str, bool]:
-        """Check state and permission, run; a refusal or failure is the reply."""
+    async def _run_one(self, invocation: Invocation) -> tuple[str, bool, str]:
+        """Check state and permission, run; a refusal or failure is the reply.
+        Returns the reply, whether it ran, and the runner's own answer."""
         command, mr = invocation.command, invocation.mr
         if mr.state in FINAL_STATES and command.name not in ANSWERED_WHEN_FINAL:
             log.info("command on a finished MR", command=command.name, state=mr.state)
             text = f"!{mr.iid} is {mr.state}; nothing to {command.name}."
-            return format_reply(command, f"Not done: {text}"), False
+            return format_reply(command, f"Not done: {text}"), False, ""
         refusal = permission_refusal(invocation)
         if refusal is not None:
             log.info("command refused", command=command.name, actor=invocation.actor)
-            return format_refusal(command, refusal), False
+            return format_refusal(command, refusal), False, ""
         try:
             text = await run.RUNNERS[command.name](invocation)
         except GitopsBotError as error:
             log.info("command failed", command=command.name, error=str(error))
-            return format_reply(command, f"Not done: {error}"), False
+            return format_reply(command, f"Not done: {error}"), False, ""
         log.info("command run", command=command.name, actor=invocation.actor)
-        return format_reply(command, text), True
+        return format_reply(command, text), True, text
 
 
 def permission_refusal(invocation: Invocation) -> Refusal | None:

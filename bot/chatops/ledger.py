@@ -2,11 +2,15 @@
 
 Every reply of the bot ends with a hidden marker naming the note it answers,
 ``<!-- gitops-bot:answered 33 -->``, followed by ``held`` or ``unheld`` when
-a ``hold`` or an ``unhold`` of that note took effect. So one
-``GET .../notes`` (every page) tells which command notes still wait for an
-answer, whatever happened to their webhooks, and who held the merge request
-and why. The award emoji the bot also gives stays, but reading it costs a
-call per note.
+a ``hold`` or an ``unhold`` of that note took effect, then by
+``merge <tag>`` when a ``merge`` the gate could not carry out at once was
+remembered for that tag (or digest). So one ``GET .../notes`` (every page)
+tells which command notes still wait for an answer, whatever happened to
+their webhooks, whether the merge request is held, by whom and why, and
+whether an authorised ``merge`` waits. These markers, not the labels, are the
+truth: a label a human adds or removes by hand grants nothing (a hold label
+added by hand still holds, see ``GateInput.held``). The award emoji the
+bot also gives stays, but reading it costs a call per note.
 
 The marker counts only on the bot's own notes and only as their last line:
 a human's text quoted in a reply is never last, so it cannot forge one. A
@@ -19,18 +23,31 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from bot.chatops.grammar import Commands, Ignore, Reply, parse_note
 from bot.gate.model import CommandNotes
 from bot.gitlab import Note
+from bot.record import DeployRecord
 
 HoldChange = Literal["held", "unheld"]
 # Commands that change nothing: a note holding only these never blocks a merge.
 READ_ONLY = frozenset({"help", "status"})
+_KEY = r"[\w.:@+-]{1,200}"
+_KEY_RE = re.compile(_KEY)
 _MARKER_RE = re.compile(
-    r"\n?<!-- gitops-bot:answered ((?:\d+ )*\d+)(?: (held|unheld))? -->\s*\Z"
+    r"\n?<!-- gitops-bot:answered ((?:\d+ )*\d+)(?: (held|unheld))?"
+    rf"(?: merge ({_KEY}))? -->\s*\Z"
 )
+
+
+class Marker(NamedTuple):
+    """What one reply's marker says: the notes it answered, the hold change
+    it made, and the tag (or digest) a remembered ``merge`` is for."""
+
+    ids: tuple[int, ...]
+    change: HoldChange | None = None
+    merge_for: str | None = None
 
 
 @dataclass(frozen=True)
@@ -54,10 +71,13 @@ class CommandNote:
 @dataclass(frozen=True)
 class Ledger:
     """The command notes of one merge request: unanswered ones, in note order,
-    and the note whose ``hold`` is in force (None when unknown or lifted)."""
+    whether a ``hold`` is in force and the note that gave it (None when that
+    note is gone), and the tag (or digest) of the last remembered ``merge``."""
 
     pending: tuple[CommandNote, ...]
     hold: CommandNote | None = None
+    held: bool = False
+    merge_for: str | None = None
 
     def for_gate(self, running: int | None = None) -> CommandNotes:
         """What the gate needs; ``running`` is the note being answered now."""
@@ -66,24 +86,40 @@ class Ledger:
             for note in self.pending
             if note.id != running and note.changes_something
         )
-        if self.hold is None:
-            return CommandNotes(blocking)
-        return CommandNotes(blocking, self.hold.author, hold_reason(self.hold))
+        hold = self.hold if self.held else None
+        return CommandNotes(
+            blocking,
+            held_by=None if hold is None else hold.author,
+            hold_reason=None if hold is None else hold_reason(hold),
+            held=self.held,
+            merge_requested_for=self.merge_for,
+        )
 
 
-def answered_marker(note_id: int, change: HoldChange | None = None) -> str:
-    """The hidden last line of the bot's reply to note ``note_id``."""
+def answered_marker(
+    note_id: int, change: HoldChange | None = None, merge_for: str | None = None
+) -> str:
+    """The hidden last line of the bot's reply to note ``note_id``; a
+    ``merge_for`` the marker cannot carry is left out (nothing remembered)."""
     suffix = f" {change}" if change else ""
+    if merge_for is not None and _KEY_RE.fullmatch(merge_for):
+        suffix += f" merge {merge_for}"
     return f"<!-- gitops-bot:answered {note_id}{suffix} -->"
 
 
-def read_marker(body: str) -> tuple[tuple[int, ...], HoldChange | None] | None:
-    """The note ids a bot note answered and its hold change, or None."""
+def read_marker(body: str) -> Marker | None:
+    """What the marker ending a bot note says, or None without one."""
     found = _MARKER_RE.search(body)
     if found is None:
         return None
     ids = tuple(int(part) for part in found.group(1).split())
-    return ids, found.group(2)  # type: ignore[return-value]
+    return Marker(ids, found.group(2), found.group(3))  # type: ignore[arg-type]
+
+
+def merge_key(record: DeployRecord) -> str | None:
+    """What a remembered ``merge`` is for: the record's tag, else its digest.
+    A new tag or digest in the merge request makes the request stale."""
+    return record.tag or record.digest
 
 
 def read_ledger(
@@ -103,14 +139,17 @@ def read_ledger(
     answered: set[int] = set(also_answered)
     commands: dict[int, CommandNote] = {}
     last_change: tuple[int, HoldChange] | None = None
+    merge_for: str | None = None
     for note in sorted(notes, key=lambda note: note.id):
         if note.system:
             continue
         if note.author_id == bot_id:
             marker = read_marker(note.body)
             if marker is not None:
-                answered.update(marker[0])
-                last_change = (marker[0][-1], marker[1]) if marker[1] else last_change
+                answered.update(marker.ids)
+                if marker.change:
+                    last_change = (marker.ids[-1], marker.change)
+                merge_for = marker.merge_for or merge_for
             continue
         command_note = _command_note(note, prefix)
         if command_note is not None:
@@ -118,7 +157,8 @@ def read_ledger(
 
     pending = tuple(note for key, note in commands.items() if key not in answered)
     held = last_change is not None and last_change[1] == "held"
-    return Ledger(pending, commands.get(last_change[0]) if held else None)
+    hold = commands.get(last_change[0]) if last_change and held else None
+    return Ledger(pending, hold, held, merge_for)
 
 
 def hold_reason(note: CommandNote) -> str | None:

@@ -11,16 +11,9 @@ finished. A merged-results or merge-train head pipeline (ref
 ``refs/merge-requests/<iid>/merge`` or ``/train``) costs one more call the
 first time: its merge commit, whose second parent is the source head it
 tested (``merged_results_head_sha``). What cannot change for a given key is
-remembered: a head's push time per merge request and SHA, a merge commit's
-parents per SHA, the jobs of a finished pipeline per (id, status,
-``updated_at``), an approver's access and groups for ``ACCESS_TTL_SECONDS``.
-
-The head's push time is when GitLab recorded the diff version of that head
-(its own clock, milliseconds), read once per head from the newest versions:
-a commit's dates are set by whoever pushed it, to the second. Only when
-GitLab lists no version of the head (it records one on every push, so this
-means an unexpected GitLab) does the later of the commit's date and the
-newest version stand in, uncached, so that the next read looks again.
+remembered: a commit's push time and a merge commit's parents per SHA, the
+jobs of a finished pipeline per (id, status, ``updated_at``), an approver's
+access and groups for ``ACCESS_TTL_SECONDS``.
 
 Known window: a member removed from the project or from an eligible group
 keeps an approval that counts until their cached access ages out, up to
@@ -29,8 +22,10 @@ member event would need group webhooks (Premium) or system hooks: project
 webhooks, all the bot receives, carry no membership change. The window
 stays, bounded by the TTL.
 
-A ``gitops-merge::requested`` label (put on by a ``merge`` command that could
-not merge at once) counts as that command.
+A ``merge`` command that could not merge at once counts while the notes'
+ledger says it was answered for the record's current tag (or digest); the
+``gitops-merge::requested`` label only shows it. The ledger also says
+whether a ``hold`` is in force (``bot.chatops.ledger``).
 """
 
 from __future__ import annotations
@@ -41,10 +36,10 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from bot import policy
+from bot.chatops.ledger import merge_key
 from bot.config import Config, EnvironmentConfig
 from bot.gate.decide import is_for_head, merged_result_refs
 from bot.gate.model import (
-    MERGE_REQUESTED_LABEL,
     Approver,
     CommandNotes,
     FreezeState,
@@ -54,14 +49,11 @@ from bot.gate.model import (
     MergeRequestState,
     PipelineState,
 )
-from bot.gitlab import ApprovedBy, DiffVersion, GitLab, MergeRequest, PipelineRef
+from bot.gitlab import ApprovedBy, GitLab, MergeRequest, PipelineRef
 from bot.record import DeployRecord, parse_marker
 
 ACCESS_TTL_SECONDS = 60.0
 COMMITS_CACHE_SIZE = 256
-# The head is the newest version; a page of 20 also covers pushes that land
-# between reading the merge request and reading its versions.
-VERSIONS_READ = 20
 FINISHED = frozenset({"success", "failed", "canceled", "skipped"})
 JOBS_CACHE_SIZE = 256
 NO_NOTES = CommandNotes()
@@ -83,7 +75,7 @@ class GateReader:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         """Start with empty caches; ``clock`` ages the access cache."""
         self._clock = clock
-        self._pushed_at: dict[int, tuple[str, datetime]] = {}
+        self._pushed_at: dict[str, datetime | None] = {}
         self._access: dict[tuple[int, tuple[str, ...]], tuple[float, Approver]] = {}
         self._jobs_of: dict[tuple[int, str, str], tuple[JobState, ...]] = {}
         self._parents: dict[str, tuple[str, ...]] = {}
@@ -128,11 +120,12 @@ class GateReader:
             policy=gate_policy,
             now=now or datetime.now(UTC),
             pin=record.pin,
-            merge_requested=merge_requested or MERGE_REQUESTED_LABEL in mr.labels,
+            merge_requested=merge_requested or _merge_remembered(notes, record),
             freeze_overridden=freeze_overridden,
             hold_reason=notes.hold_reason,
             held_by=notes.held_by,
             pending_commands=notes.pending,
+            held_by_command=notes.held,
         )
         if gate_policy.required_approvals > 0:
             state = await self._with_approvals(gitlab, state)
@@ -196,7 +189,7 @@ class GateReader:
         say so rather than just count zero.
         """
         approvals = await gitlab.fetch_approvals(state.mr.iid)
-        pushed = await self._pushed_at_of(gitlab, state.mr.iid, state.mr.sha)
+        pushed = await self._pushed_at_of(gitlab, state.mr.sha)
         groups = state.policy.eligible_groups
         approvers = tuple(
             [await self._approver(gitlab, entry, groups) for entry in approvals.entries]
@@ -229,37 +222,18 @@ class GateReader:
             approved_at=parse_time(entry.approved_at),
         )
 
-    async def _pushed_at_of(
-        self, gitlab: GitLab, iid: int, sha: str
-    ) -> datetime | None:
-        """When GitLab recorded ``sha`` as the head of ``!iid`` (cached per head).
+    async def _pushed_at_of(self, gitlab: GitLab, sha: str) -> datetime | None:
+        """When ``sha`` was committed: the bot writes each head in one commit."""
+        if sha not in self._pushed_at:
+            commit = await gitlab.fetch_commit(sha)
+            self._pushed_at[sha] = parse_time(commit.committed_date)
+        return self._pushed_at[sha]
 
-        Only the current head of each merge request is remembered: a head that
-        goes and comes back (A, B, A) is read again, as its newest version.
-        """
-        cached = self._pushed_at.get(iid)
-        if cached is not None and cached[0] == sha:
-            return cached[1]
 
-        versions = await gitlab.fetch_merge_request_versions(iid, newest=VERSIONS_READ)
-        recorded = version_time(versions, sha)
-        if recorded is None:
-            return await self._unrecorded_push_time(gitlab, versions, sha)
-        if len(self._pushed_at) >= COMMITS_CACHE_SIZE:
-            self._pushed_at.clear()
-        self._pushed_at[iid] = (sha, recorded)
-        return recorded
-
-    async def _unrecorded_push_time(
-        self, gitlab: GitLab, versions: tuple[DiffVersion, ...], sha: str
-    ) -> datetime | None:
-        """A head without a version: the later of its commit date and the
-        newest version, so that an approval counts only if it is later still."""
-        commit = await gitlab.fetch_commit(sha)
-        known = [parse_time(commit.committed_date)]
-        known += [parse_time(version.created_at) for version in versions[:1]]
-        times = [moment for moment in known if moment is not None]
-        return max(times, default=None)
+def _merge_remembered(notes: CommandNotes, record: DeployRecord) -> bool:
+    """Whether the notes remember an authorised ``merge`` for this tag."""
+    wanted = notes.merge_requested_for
+    return wanted is not None and wanted == merge_key(record)
 
 
 async def fetch_job_states(gitlab: GitLab, pipeline_id: int) -> tuple[JobState, ...]:
@@ -268,14 +242,6 @@ async def fetch_job_states(gitlab: GitLab, pipeline_id: int) -> tuple[JobState, 
     return tuple(
         JobState(job.name, job.status, job.allow_failure, job.id) for job in jobs
     )
-
-
-def version_time(versions: tuple[DiffVersion, ...], sha: str) -> datetime | None:
-    """When the newest version whose head is ``sha`` was recorded, or None."""
-    for version in versions:
-        if version.head_commit_sha == sha:
-            return parse_time(version.created_at)
-    return None
 
 
 def policy_for(environment: EnvironmentConfig, now: datetime) -> GatePolicy:

@@ -117,12 +117,17 @@ class CommandNotes:
     ``pending`` holds the ids of comment commands the bot has not answered
     yet: while any is left the gate never merges (a lost ``hold`` wins).
     ``held_by`` and ``hold_reason`` come from the note whose ``hold`` the bot
-    applied last, when no ``unhold`` came after it.
+    applied last, when no ``unhold`` came after it; ``held`` says such a
+    ``hold`` is in force (even if its note was deleted).
+    ``merge_requested_for`` is the tag (or digest) an authorised ``merge``
+    the bot answered last was remembered for.
     """
 
     pending: tuple[int, ...] = ()
     held_by: str | None = None
     hold_reason: str | None = None
+    held: bool = False
+    merge_requested_for: str | None = None
 
 
 @dataclass(frozen=True)
@@ -130,13 +135,13 @@ class GateInput:
     """Everything one gate decision needs, fetched by the adapter beforehand.
 
     ``jobs`` is None when the pipeline's jobs were not fetched.
-    ``head_pushed_at`` is when GitLab recorded the diff version whose head is
-    the merge request's head (its clock, not the commit's dates); approvals
-    older than that, or without a time, do not count.
+    ``head_pushed_at`` is when the head SHA reached the branch (the latest
+    diff version); approvals older than that do not count.
     ``merge_requested`` says a ``merge`` command asked for this merge (needed
     when the policy has ``auto_merge`` off); ``freeze_overridden`` says that
     command came from someone with the environment's override level.
     ``pending_commands`` lists comment commands not answered yet (note ids).
+    ``held_by_command`` says the notes hold it (a ``hold`` answered last).
     """
 
     mr: MergeRequestState
@@ -154,11 +159,13 @@ class GateInput:
     head_pushed_at: datetime | None = None
     merge_requested: bool = False
     freeze_overridden: bool = False
+    held_by_command: bool = False
 
     @property
     def held(self) -> bool:
-        """Whether the merge request carries the hold label."""
-        return HOLD_LABEL in self.mr.labels
+        """Whether a ``hold`` is in force, or the hold label is on (one put on
+        by hand holds too; taking it off by hand lifts nothing)."""
+        return self.held_by_command or HOLD_LABEL in self.mr.labels
 
 
 @dataclass(frozen=True)

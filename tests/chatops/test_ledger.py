@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.chatops.grammar import Command, format_reply
-from bot.chatops.ledger import answered_marker, read_ledger, read_marker
+from bot.chatops.ledger import Marker, answered_marker, read_ledger, read_marker
 from bot.gate.model import CommandNotes
 from bot.gitlab import Note
 
@@ -21,9 +21,12 @@ def human(note_id: int, body: str, author: int = BOB, **extra: object) -> Note:
     return Note(note_id, body, author, author_username=name, **extra)  # type: ignore[arg-type]
 
 
-def reply(note_id: int, answered: int, change: str | None = None) -> Note:
+def reply(
+    note_id: int, answered: int, change: str | None = None, merge: str | None = None
+) -> Note:
     """The bot's reply to note ``answered``."""
-    body = f"> `/gitops x`\n\nDone.\n\n{answered_marker(answered, change)}"  # type: ignore[arg-type]
+    marker = answered_marker(answered, change, merge)  # type: ignore[arg-type]
+    body = f"> `/gitops x`\n\nDone.\n\n{marker}"
     return Note(note_id, body, BOT, author_username="gitops-bot")
 
 
@@ -33,19 +36,25 @@ def ledger(*notes: Note, also_answered: tuple[int, ...] = ()) -> CommandNotes:
     return read.for_gate()
 
 
-MARKERS: list[tuple[str, tuple[tuple[int, ...], str | None] | None]] = [
-    ("Held.\n\n<!-- gitops-bot:answered 33 -->", ((33,), None)),
-    ("<!-- gitops-bot:answered 33 -->\n", ((33,), None)),
-    ("x\n<!-- gitops-bot:answered 33 held -->", ((33,), "held")),
-    ("x\n<!-- gitops-bot:answered 33 unheld -->", ((33,), "unheld")),
-    ("x\n<!-- gitops-bot:answered 4 5 6 -->", ((4, 5, 6), None)),
+MARKERS: list[tuple[str, Marker | None]] = [
+    ("Held.\n\n<!-- gitops-bot:answered 33 -->", Marker((33,))),
+    ("<!-- gitops-bot:answered 33 -->\n", Marker((33,))),
+    ("x\n<!-- gitops-bot:answered 33 held -->", Marker((33,), "held")),
+    ("x\n<!-- gitops-bot:answered 33 unheld -->", Marker((33,), "unheld")),
+    ("x\n<!-- gitops-bot:answered 4 5 6 -->", Marker((4, 5, 6))),
+    ("x\n<!-- gitops-bot:answered 3 merge v1.2.0 -->", Marker((3,), None, "v1.2.0")),
+    ("<!-- gitops-bot:answered 3 held merge sha256:ab -->",
+     Marker((3,), "held", "sha256:ab")),
+    ("<!-- gitops-bot:answered 3 merge -->", None),
+    ("<!-- gitops-bot:answered 3 merge a b -->", None),
+    ("<!-- gitops-bot:answered 3 merge v1 held -->", None),
     ("<!-- gitops-bot:answered 33 -->\nmore text", None),
     ("<!-- gitops-bot:answered 33 paused -->", None),
     ("<!-- gitops-bot:answered -->", None),
     ("<!-- gitops-bot:answered 3x -->", None),
     ("<!-- gitops-bot:pipeline-failed abc -->", None),
     ("", None),
-]
+]  # fmt: skip
 
 
 @pytest.mark.parametrize(("body", "expected"), MARKERS)
@@ -57,7 +66,16 @@ def test_read_marker(body: str, expected: object) -> None:
 def test_marker_round_trip() -> None:
     """What ``answered_marker`` writes, ``read_marker`` reads back."""
     for change in (None, "held", "unheld"):
-        assert read_marker(answered_marker(7, change)) == ((7,), change)  # type: ignore[arg-type]
+        for key in (None, "v1.2.0", "sha256:0f"):
+            written = answered_marker(7, change, key)  # type: ignore[arg-type]
+            assert read_marker(written) == Marker((7,), change, key)  # type: ignore[arg-type]
+
+
+def test_a_key_the_marker_cannot_carry_is_left_out() -> None:
+    """A tag with a space or ``-->`` is not remembered, and the reply still
+    names the note it answers (it is never answered twice)."""
+    for key in ("a b", "v1-->x", ""):
+        assert read_marker(answered_marker(7, None, key)) == Marker((7,))
 
 
 LEDGERS: list[tuple[str, list[Note], CommandNotes]] = [
@@ -85,25 +103,36 @@ LEDGERS: list[tuple[str, list[Note], CommandNotes]] = [
      CommandNotes((3, 4, 5))),
     ("who held and why",
      [human(1, "/gitops hold incident in progress"), reply(2, 1, "held")],
-     CommandNotes((), "bob", "incident in progress")),
+     CommandNotes((), "bob", "incident in progress", held=True)),
     ("a hold without a reason",
-     [human(1, "/gitops hold"), reply(2, 1, "held")], CommandNotes((), "bob", None)),
+     [human(1, "/gitops hold"), reply(2, 1, "held")],
+     CommandNotes((), "bob", None, held=True)),
     ("the last hold of the note names the reason",
      [human(1, "/gitops hold a\n/gitops hold b"), reply(2, 1, "held")],
-     CommandNotes((), "bob", "b")),
+     CommandNotes((), "bob", "b", held=True)),
     ("an unhold after the hold lifts it",
      [human(1, "/gitops hold x"), reply(2, 1, "held"),
       human(3, "/gitops unhold", ALICE), reply(4, 3, "unheld")], CommandNotes()),
     ("a later hold replaces the earlier",
      [human(1, "/gitops hold x"), reply(2, 1, "held"),
       human(3, "/gitops hold y", ALICE), reply(4, 3, "held")],
-     CommandNotes((), "alice", "y")),
+     CommandNotes((), "alice", "y", held=True)),
     ("a refused hold changes nothing",
      [human(1, "/gitops hold x"), reply(2, 1, "held"),
       human(3, "/gitops hold y", ALICE), reply(4, 3)],
-     CommandNotes((), "bob", "x")),
-    ("a held note since deleted names nobody",
-     [reply(2, 1, "held")], CommandNotes()),
+     CommandNotes((), "bob", "x", held=True)),
+    ("a held note since deleted names nobody but still holds",
+     [reply(2, 1, "held")], CommandNotes(held=True)),
+    ("a remembered merge names its tag",
+     [human(1, "/gitops merge"), reply(2, 1, None, "v1.1.0")],
+     CommandNotes(merge_requested_for="v1.1.0")),
+    ("the last remembered merge wins",
+     [human(1, "/gitops merge"), reply(2, 1, None, "v1.1.0"),
+      human(3, "/gitops merge"), reply(4, 3, None, "v1.2.0"),
+      human(5, "/gitops merge"), reply(6, 5)],
+     CommandNotes(merge_requested_for="v1.2.0")),
+    ("a human cannot forge a merge",
+     [human(1, answered_marker(9, None, "v1.1.0"))], CommandNotes()),
 ]  # fmt: skip
 
 
@@ -146,4 +175,4 @@ def test_quoted_text_never_forges_a_marker(raw: str, answered: int) -> None:
     exactly the note it answers."""
     text = format_reply(Command("hold", (raw,), raw), f"Held: {raw}")
     body = f"{text}\n\n{answered_marker(answered)}"
-    assert read_marker(body) == ((answered,), None)
+    assert read_marker(body) == Marker((answered,))

@@ -3,7 +3,7 @@ be widened by editing the merge request, its labels or its description."""
 
 from __future__ import annotations
 
-from bot.gate.model import HOLD_LABEL
+from bot.gate.model import HOLD_LABEL, MERGE_REQUESTED_LABEL
 from tests.e2e.build import MakeWorld
 from tests.e2e.world import World
 
@@ -75,3 +75,70 @@ async def set_auto_merge_as_the_bot(world: World, iid: int) -> None:
         world.sandbox.state.mr_checking_reads = 0  # type: ignore[attr-defined]
 
     await world.sync(lambda: world.sandbox.call(schedule))
+
+
+async def test_merge_label_by_hand_is_not_a_merge_command(world: World) -> None:
+    """On qa (`auto_merge: false`) a developer who adds
+    `gitops-merge::requested` by hand merges nothing: only an answered
+    `merge` counts; a `merge` command then merges."""
+    iid = await world.open_mr("v1.1.0", "qa")
+    await world.add_label("mallory", iid, MERGE_REQUESTED_LABEL)
+    await world.sweep()
+    mr = await world.state_of(iid)
+    assert mr.state == "opened" and mr.head_pipeline["status"] == "success"
+    assert await world.sync(world.merge_calls) == []
+
+    reply = await world.ask("mallory", iid, "/gitops merge")
+    assert reply.endswith(f"Merged !{iid}.")
+
+
+async def test_hold_label_removed_by_hand_still_holds(world: World) -> None:
+    """A hold stays until `unhold`: when a developer takes `gitops::hold` off
+    by hand, the bot puts it back and says so once, and a passing pipeline
+    does not merge; alice's `unhold` then merges."""
+    await world.set_result("fail")
+    iid = await world.open_mr("v1.1.0")
+    await world.ask("alice", iid, "/gitops hold release at noon")
+    count = len(await world.sync(lambda: world.bot_notes(iid)))
+
+    await remove_label(world, "mallory", iid, HOLD_LABEL)
+    await world.set_result("pass")
+    (pipeline,) = await world.sync(lambda: world.pipelines(iid))
+    await world.retry_pipeline(pipeline.id)
+    await world.sweep()
+
+    mr = await world.state_of(iid)
+    assert mr.state == "opened" and HOLD_LABEL in mr.labels
+    new = (await world.sync(lambda: world.bot_notes(iid)))[count:]
+    assert new == [
+        f"The `{HOLD_LABEL}` label was removed, but the hold by `alice` is still "
+        "in force: the label is back. `unhold` lifts it."
+    ]
+    reply = await world.ask("alice", iid, "/gitops unhold")
+    assert reply.endswith(f"Hold lifted. Merged !{iid}.")
+
+
+async def test_unhold_lifts_a_hold_whose_label_is_gone(world: World) -> None:
+    """With the label already off (and not yet put back), `unhold` still lifts
+    the hold the notes record, and nothing puts the label back after."""
+    await world.set_result("fail")
+    iid = await world.open_mr("v1.1.0")
+    await world.ask("alice", iid, "/gitops hold")
+    world.control.inject(webhooks="drop", count=10)
+    await remove_label(world, "mallory", iid, HOLD_LABEL)
+    world.clear_faults()
+
+    reply = await world.ask("bob", iid, "/gitops unhold")
+    assert "Hold lifted." in reply
+    await world.set_result("pass")
+    await world.comment("bob", iid, "/gitops retry")
+    mr = await world.state_of(iid)
+    assert mr.state == "merged" and HOLD_LABEL not in mr.labels
+
+
+async def remove_label(world: World, who: str, iid: int, label: str) -> None:
+    """``who`` takes ``label`` off ``!iid`` in GitLab, not by a command; settle."""
+    project = world.people[who].projects.get(world.project.id, lazy=True)
+    mr = project.mergerequests.get(iid, lazy=True)
+    await world.sync(lambda: mr.manager.update(iid, {"remove_labels": label}))
+    await world.settle()
