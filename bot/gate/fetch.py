@@ -11,9 +11,16 @@ finished. A merged-results or merge-train head pipeline (ref
 ``refs/merge-requests/<iid>/merge`` or ``/train``) costs one more call the
 first time: its merge commit, whose second parent is the source head it
 tested (``merged_results_head_sha``). What cannot change for a given key is
-remembered: a commit's push time and a merge commit's parents per SHA, the
-jobs of a finished pipeline per (id, status, ``updated_at``), an approver's
-access and groups for ``ACCESS_TTL_SECONDS``.
+remembered: a head's push time per merge request and SHA, a merge commit's
+parents per SHA, the jobs of a finished pipeline per (id, status,
+``updated_at``), an approver's access and groups for ``ACCESS_TTL_SECONDS``.
+
+The head's push time is when GitLab recorded the diff version of that head
+(its own clock, milliseconds), read once per head from the newest versions:
+a commit's dates are set by whoever pushed it, to the second. Only when
+GitLab lists no version of the head (it records one on every push, so this
+means an unexpected GitLab) does the later of the commit's date and the
+newest version stand in, uncached, so that the next read looks again.
 
 Known window: a member removed from the project or from an eligible group
 keeps an approval that counts until their cached access ages out, up to
@@ -49,11 +56,14 @@ from bot.gate.model import (
     MergeRequestState,
     PipelineState,
 )
-from bot.gitlab import ApprovedBy, GitLab, MergeRequest, PipelineRef
+from bot.gitlab import ApprovedBy, DiffVersion, GitLab, MergeRequest, PipelineRef
 from bot.record import DeployRecord, parse_marker
 
 ACCESS_TTL_SECONDS = 60.0
 COMMITS_CACHE_SIZE = 256
+# The head is the newest version; a page of 20 also covers pushes that land
+# between reading the merge request and reading its versions.
+VERSIONS_READ = 20
 FINISHED = frozenset({"success", "failed", "canceled", "skipped"})
 JOBS_CACHE_SIZE = 256
 NO_NOTES = CommandNotes()
@@ -75,7 +85,7 @@ class GateReader:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         """Start with empty caches; ``clock`` ages the access cache."""
         self._clock = clock
-        self._pushed_at: dict[str, datetime | None] = {}
+        self._pushed_at: dict[int, tuple[str, datetime]] = {}
         self._access: dict[tuple[int, tuple[str, ...]], tuple[float, Approver]] = {}
         self._jobs_of: dict[tuple[int, str, str], tuple[JobState, ...]] = {}
         self._parents: dict[str, tuple[str, ...]] = {}
@@ -189,7 +199,7 @@ class GateReader:
         say so rather than just count zero.
         """
         approvals = await gitlab.fetch_approvals(state.mr.iid)
-        pushed = await self._pushed_at_of(gitlab, state.mr.sha)
+        pushed = await self._pushed_at_of(gitlab, state.mr.iid, state.mr.sha)
         groups = state.policy.eligible_groups
         approvers = tuple(
             [await self._approver(gitlab, entry, groups) for entry in approvals.entries]
@@ -222,12 +232,37 @@ class GateReader:
             approved_at=parse_time(entry.approved_at),
         )
 
-    async def _pushed_at_of(self, gitlab: GitLab, sha: str) -> datetime | None:
-        """When ``sha`` was committed: the bot writes each head in one commit."""
-        if sha not in self._pushed_at:
-            commit = await gitlab.fetch_commit(sha)
-            self._pushed_at[sha] = parse_time(commit.committed_date)
-        return self._pushed_at[sha]
+    async def _pushed_at_of(
+        self, gitlab: GitLab, iid: int, sha: str
+    ) -> datetime | None:
+        """When GitLab recorded ``sha`` as the head of ``!iid`` (cached per head).
+
+        Only the current head of each merge request is remembered: a head that
+        goes and comes back (A, B, A) is read again, as its newest version.
+        """
+        cached = self._pushed_at.get(iid)
+        if cached is not None and cached[0] == sha:
+            return cached[1]
+
+        versions = await gitlab.fetch_merge_request_versions(iid, newest=VERSIONS_READ)
+        recorded = version_time(versions, sha)
+        if recorded is None:
+            return await self._unrecorded_push_time(gitlab, versions, sha)
+        if len(self._pushed_at) >= COMMITS_CACHE_SIZE:
+            self._pushed_at.clear()
+        self._pushed_at[iid] = (sha, recorded)
+        return recorded
+
+    async def _unrecorded_push_time(
+        self, gitlab: GitLab, versions: tuple[DiffVersion, ...], sha: str
+    ) -> datetime | None:
+        """A head without a version: the later of its commit date and the
+        newest version, so that an approval counts only if it is later still."""
+        commit = await gitlab.fetch_commit(sha)
+        known = [parse_time(commit.committed_date)]
+        known += [parse_time(version.created_at) for version in versions[:1]]
+        times = [moment for moment in known if moment is not None]
+        return max(times, default=None)
 
 
 def _merge_remembered(notes: CommandNotes, record: DeployRecord) -> bool:
@@ -242,6 +277,14 @@ async def fetch_job_states(gitlab: GitLab, pipeline_id: int) -> tuple[JobState, 
     return tuple(
         JobState(job.name, job.status, job.allow_failure, job.id) for job in jobs
     )
+
+
+def version_time(versions: tuple[DiffVersion, ...], sha: str) -> datetime | None:
+    """When the newest version whose head is ``sha`` was recorded, or None."""
+    for version in versions:
+        if version.head_commit_sha == sha:
+            return parse_time(version.created_at)
+    return None
 
 
 def policy_for(environment: EnvironmentConfig, now: datetime) -> GatePolicy:

@@ -135,8 +135,9 @@ class GateInput:
     """Everything one gate decision needs, fetched by the adapter beforehand.
 
     ``jobs`` is None when the pipeline's jobs were not fetched.
-    ``head_pushed_at`` is when the head SHA reached the branch (the latest
-    diff version); approvals older than that do not count.
+    ``head_pushed_at`` is when GitLab recorded the diff version whose head is
+    the merge request's head (its clock, not the commit's dates); approvals
+    older than that, or without a time, do not count.
     ``merge_requested`` says a ``merge`` command asked for this merge (needed
     when the policy has ``auto_merge`` off); ``freeze_overridden`` says that
     command came from someone with the environment's override level.
