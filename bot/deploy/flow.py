@@ -32,6 +32,7 @@ from bot.deploy.plan import (
     targets,
     with_changelog,
 )
+from bot.errors import Refused
 from bot.gate.model import MERGE_REQUESTED_LABEL
 from bot.gitlab import (
     ApprovalRule,
@@ -248,8 +249,10 @@ async def _open(
 
     GitLab names one when our create was applied but its answer was lost
     (then the description is ours already: "opened"). An MR a racing
-    writer opened on the branch is version-checked like any other; our
-    commit is on its branch by then (the race this cannot close).
+    writer (another job process: its locks are not ours) opened on the
+    branch is version-checked like any other; our commit is on its branch
+    by then, so a refused request first rewrites the branch from that MR's
+    record (``_restore_branch``).
     """
     env = config.environment(plan.request.environment)
     new = NewMergeRequest(
@@ -266,11 +269,39 @@ async def _open(
         if conflict.existing_iid is None:
             raise
         existing = await gitlab.fetch_merge_request(conflict.existing_iid)
-        plan = with_changelog(config, replan_with(config, plan, (existing,)), titles)
+        try:
+            replanned = replan_with(config, plan, (existing,))
+        except Refused:
+            await _restore_branch(plan, config, gitlab, existing)
+            raise
+        plan = with_changelog(config, replanned, titles)
         status = "opened" if existing.description == plan.description else "updated"
         mr = await _refresh(plan, existing, gitlab)
     await _ensure_approval_rule(plan, config, gitlab, mr, is_new=status == "opened")
     return mr, status
+
+
+async def _restore_branch(
+    plan: Plan, config: Config, gitlab: GitLab, adopted: MergeRequest
+) -> None:
+    """Rewrite the branch from ``adopted``'s record when our refused commit
+    (``plan``) replaced its change: the MR must carry what it says."""
+    record = parse_marker(adopted.description)
+    if record is None:
+        log.warning("branch left as written: no record", iid=adopted.iid)
+        return
+    if (record.tag, record.digest, record.pin) == (
+        plan.record.tag, plan.record.digest, plan.record.pin,
+    ):  # fmt: skip
+        return
+    snapshot = replace(plan.snapshot, merge_requests=(adopted,))
+    try:
+        theirs = plan_deploy(config, DeployRequest.rebuilding(record), snapshot)
+    except Refused as error:
+        log.warning("branch left as written", iid=adopted.iid, error=str(error))
+        return
+    await _commit(theirs, gitlab, force=True)
+    log.warning("branch rewritten from the adopted record", iid=adopted.iid)
 
 
 async def _ensure_approval_rule(

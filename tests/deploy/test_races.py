@@ -10,14 +10,14 @@ from typing import Any
 import pytest
 
 from bot.config import Config
-from bot.deploy import DeployRequest, carry_out, fetch_snapshot, plan_deploy
+from bot.deploy import DeployRequest, carry_out, fetch_snapshot, flow, plan_deploy
 from bot.policy import OlderTag
 from bot.record import DeployRecord, parse_marker, render_marker
 from bot.sandbox.server import SandboxThread
 from bot.sandbox.testing import client, create_user
 from tests.deploy.conftest import Deployer
 from tests.deploy.test_flow import changed_lines, move_target, open_mrs
-from tests.gitlab.world import Control
+from tests.gitlab.world import Control, adapter
 
 BRANCH = "gitops/staging/web"
 UNRELATED = ("README.md", "# gitops", "# gitops, moved")
@@ -271,3 +271,50 @@ async def test_a_humans_copy_of_the_bots_mr_is_neither_kept_nor_closed(
     assert mine.author["id"] == user.id
     assert mine.description == f"mine\n\n{marker}\n"
     assert mine.user_notes_count == 0
+
+
+async def test_two_job_processes_leave_the_winners_content_on_the_branch(
+    run: Deployer, sandbox: SandboxThread, live_config: Config, project: Any
+) -> None:
+    """Two job processes (no shared locks) race for the key: B (v1.4.0)
+    starts the branch, A (v1.3.0) finds no MR on it and rebuilds it, B opens
+    its MR, A's create is refused and A adopts B's MR, which refuses A's
+    older tag. A rewrites the branch from B's record before raising: the
+    branch carries v1.4.0, as the MR says."""
+    other = adapter(sandbox.url, sandbox.root_token, live_config.gitlab.project)
+    config = live_config
+
+    async def planned(tag: str, gitlab: Any) -> Any:
+        request = DeployRequest(app="web", environment="staging", tag=tag)
+        return plan_deploy(
+            config, request, await fetch_snapshot(config, gitlab, request)
+        )
+
+    ours, theirs = await planned("v1.3.0", run.gitlab), await planned("v1.4.0", other)
+    commit_branch, create = run.gitlab.commit_branch, run.gitlab.create_merge_request
+    steps = {"commit": True, "open": True}
+
+    async def commit_after_theirs(*args: Any, **kwargs: Any) -> Any:
+        if steps.pop("commit", False):
+            await flow._write_branch(theirs, config, other)
+        return await commit_branch(*args, **kwargs)
+
+    async def create_after_theirs(*args: Any, **kwargs: Any) -> Any:
+        if steps.pop("open", False):
+            await flow._open(theirs, config, other, ())
+        return await create(*args, **kwargs)
+
+    run.gitlab.commit_branch = commit_after_theirs  # type: ignore[method-assign]
+    run.gitlab.create_merge_request = create_after_theirs  # type: ignore[method-assign]
+    try:
+        with pytest.raises(OlderTag, match="v1.3.0 is older than v1.4.0 proposed"):
+            await carry_out(ours, config, run.gitlab)
+    finally:
+        other.close()
+
+    assert steps == {}
+    (mr,) = open_mrs(project)
+    assert parse_marker(mr.description).tag == "v1.4.0"
+    assert changed_lines(project, BRANCH) == [
+        line.replace("v1.3.0", "v1.4.0") for line in TAG_LINES_13
+    ]
