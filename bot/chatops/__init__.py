@@ -5,8 +5,8 @@ Pure code (STYLE.md habits 2 and 4), in three parts:
 - ``grammar``: ``parse_note`` turns a note body into exactly one ``Commands``,
   ``Reply`` or ``Ignore``; help text and reply formatting.
 - ``access``: ``check_permission`` names who lacks what.
-- ``events``: ``NoteEvent.from_payload`` and ``note_skip_reason`` decide
-  whether a note webhook concerns the bot at all.
+- ``events``: ``note_skip_reason`` (on the server's ``NoteEvent``) and
+  ``merge_request_skip_reason`` decide whether a note concerns the bot at all.
 """
 
 from bot.chatops.access import (
@@ -16,7 +16,7 @@ from bot.chatops.access import (
     access_level_name,
     check_permission,
 )
-from bot.chatops.events import BOT_LABEL, NoteEvent, note_skip_reason
+from bot.chatops.events import BOT_LABEL, merge_request_skip_reason, note_skip_reason
 from bot.chatops.grammar import (
     COMMANDS,
     DEFAULT_PREFIX,
@@ -45,7 +45,6 @@ __all__ = [
     "CommandSpec",
     "Commands",
     "Ignore",
-    "NoteEvent",
     "ParseResult",
     "Refusal",
     "Reply",
@@ -56,6 +55,7 @@ __all__ = [
     "format_refusal",
     "format_reply",
     "help_text",
+    "merge_request_skip_reason",
     "note_skip_reason",
     "parse_note",
     "visible_lines",

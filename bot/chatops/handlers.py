@@ -39,8 +39,7 @@ import structlog
 from bot import policy
 from bot.chatops import commands as run
 from bot.chatops.access import MERGE_DURING_FREEZE, Refusal, check_permission
-from bot.chatops.events import NoteEvent as NoteFacts
-from bot.chatops.events import note_skip_reason
+from bot.chatops.events import merge_request_skip_reason, note_skip_reason
 from bot.chatops.grammar import (
     Command,
     Commands,
@@ -61,7 +60,7 @@ from bot.gate.execute import MergeGate
 from bot.gate.model import CommandNotes
 from bot.gate.report import FINAL_STATES
 from bot.gitlab import MergeRequest, Note
-from bot.record import DeployRecord, has_marker, inline_text, parse_marker
+from bot.record import DeployRecord, inline_text, parse_marker
 from bot.server.events import NoteEvent
 from bot.server.router import HandlerContext, Router
 
@@ -130,17 +129,18 @@ class CommandHandler:
         next gate decision list the notes (an edit may have added a command)."""
         await self._maybe_forget_reconciled(event, context)
         prefix = context.config.server.command_prefix
-        early = _early_skip(event)
+        early = note_skip_reason(event)
         parsed = parse_note(event.body, prefix) if early is None else Ignore()
         if isinstance(parsed, Ignore):
             log.debug("note ignored", note=event.note_id, reason=early or "no command")
             return
 
         bot_id, _ = await context.gitlab.fetch_current_user()
-        if event.author_id == bot_id:
-            log.debug("note ignored", note=event.note_id, reason="the bot's own note")
+        skip = note_skip_reason(event, bot_id)
+        if skip is not None:
+            log.debug("note ignored", note=event.note_id, reason=skip)
             return
-        assert event.merge_request_iid is not None  # _early_skip checked it
+        assert event.merge_request_iid is not None  # note_skip_reason checked it
         async with self.gate.hold(event.merge_request_iid):
             await self.answer_pending(context, event.merge_request_iid)
 
@@ -193,7 +193,7 @@ class CommandHandler:
     ) -> tuple[Ledger, int]:
         """Answer the pending notes in order, appending each reply to
         ``notes``; the ledger afterwards and how many notes were answered."""
-        skip = note_skip_reason(_facts(ledger.pending[0], mr, bot_id))
+        skip = merge_request_skip_reason(mr, bot_id)
         if skip is not None:
             log.info("notes ignored", iid=mr.iid, reason=skip)
             return ledger, 0
@@ -356,36 +356,6 @@ def _refusal_without_record(
     if refusal is None:
         return None
     return replace(refusal, message=f"{missing}; {refusal.message}")
-
-
-def _early_skip(event: NoteEvent) -> str | None:
-    """Why a note needs no GitLab call at all, or None."""
-    if event.noteable_type != "MergeRequest" or event.merge_request_iid is None:
-        return f"note on {event.noteable_type or 'an unknown object'}"
-    if event.action != "create":
-        return f"note {event.action}: commands run only when a note is created"
-    if event.system:
-        return "system note"
-    return None
-
-
-def _facts(note: CommandNote, mr: MergeRequest, bot_id: int) -> NoteFacts:
-    """The chatops filter's view of a human note (as listed) and its merge
-    request; the listing holds only created notes on this merge request."""
-    return NoteFacts(
-        noteable_type="MergeRequest",
-        action="create",
-        is_system=False,
-        author_id=note.author_id,
-        author_username=note.author,
-        bot_user_id=bot_id,
-        body=note.body,
-        note_id=note.id,
-        mr_iid=mr.iid,
-        mr_author_id=mr.author_id,
-        mr_labels=mr.labels,
-        mr_has_marker=has_marker(mr.description),
-    )
 
 
 def router(handler: CommandHandler) -> Router:

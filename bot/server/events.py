@@ -102,10 +102,13 @@ class _Reader:
         return None if value is None else _Reader(value, self._path(key))
 
     def value(self, key: str, kind: type, default: Any = ...) -> Any:
-        value = self._data.get(key, default)
-        if value is ... or (value is None and default is ...):
-            raise MalformedEvent(f"webhook field {self._path(key)} is missing")
-        if value is not None and not _is_kind(value, kind):
+        # A null field counts as absent: it takes the default, or is missing.
+        value = self._data.get(key)
+        if value is None:
+            if default is ...:
+                raise MalformedEvent(f"webhook field {self._path(key)} is missing")
+            return default
+        if not _is_kind(value, kind):
             expected = kind.__name__
             raise MalformedEvent(
                 f"webhook field {self._path(key)}: expected {expected}"
