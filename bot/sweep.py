@@ -26,6 +26,7 @@ from bot.chatops.events import BOT_LABEL
 from bot.chatops.handlers import CommandHandler
 from bot.chatops.handlers import router as commands_router
 from bot.gate.execute import GateOutcome, MergeGate
+from bot.gate.fetch import FINISHED
 from bot.gate.model import HOLD_LABEL, CommandNotes
 from bot.gitlab import MergeRequest
 from bot.record import DeployRecord, code_span, parse_marker
@@ -34,7 +35,6 @@ from bot.server.router import HandlerContext, Router
 
 log = structlog.get_logger(__name__)
 
-FINISHED = frozenset({"success", "failed", "canceled", "skipped"})
 GATE_ACTIONS = frozenset({
     "open", "reopen", "update", "approved", "approval", "unapproved",
     "unapproval", "",
