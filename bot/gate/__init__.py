@@ -1,4 +1,7 @@
-"""The merge gate: a pure decision over one bot merge request, and its report.
+"""The merge gate: a pure decision over one bot merge request, and the code
+that reads its input from GitLab and carries the decision out.
+
+Pure (no I/O, no logging), exported here:
 
 - ``model``: ``GateInput`` (what the adapter fetched) and the ``Decision``
   values ``Merge``, ``Wait``, ``Regenerate``, ``ReportFailure``,
@@ -8,8 +11,12 @@
 - ``approvals``: which approvals count, and why the others do not.
 - ``report``: ``status_report`` for ``/gitops status``.
 
-Executing a decision (merge with the SHA guard, labels, comments) belongs to
-the adapter side and is not here.
+Acting (calls GitLab through ``bot.gitlab``), imported from its module:
+
+- ``fetch``: reads one merge request's ``GateInput`` in as few calls as it can.
+- ``notes``: ``GateNotes``, what the notes say, listed only when they changed.
+- ``execute``: ``MergeGate`` runs fetch, decide and the action (merge with
+  the SHA guard, labels, comments) under a per-merge-request lock.
 """
 
 from bot.gate.approvals import ApprovalCount, count_approvals
