@@ -3,9 +3,10 @@
 A command is a line that starts with the prefix (``/gitops`` by default; up to
 three leading spaces, as Markdown allows) outside fenced code blocks, inline
 code spans, HTML comments and quoted lines. Command words are
-case-insensitive. A note may carry several commands, one per line; if any line
-is malformed, the reply names every problem and nothing runs. Arguments are
-plain strings checked against the grammar and are never handed to a shell.
+case-insensitive. A note may carry several commands, one per line, and each
+line runs in the order written, a repeated one too; if any line is malformed,
+the reply names every problem and nothing runs. Arguments are plain strings
+checked against the grammar and are never handed to a shell.
 """
 
 from __future__ import annotations
@@ -122,7 +123,8 @@ def parse_note(body: str, prefix: str = DEFAULT_PREFIX) -> ParseResult:
     if errors:
         return _refuse(errors)
 
-    commands = tuple(dict.fromkeys(c for c in parsed if isinstance(c, Command)))
+    # Every line runs, repeats too: "hold, unhold, hold" must end held.
+    commands = tuple(c for c in parsed if isinstance(c, Command))
     if all(command.name == "help" for command in commands):
         return Reply(help_text(prefix))
     return Commands(commands)

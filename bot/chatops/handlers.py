@@ -247,6 +247,7 @@ class CommandHandler:
             return Answer(text, text.endswith(NOTHING_RUN), None, mr)
 
         level = await context.gitlab.fetch_member_access(note.author_id or 0)
+        commands = note.parsed.commands
         invocations = [
             Invocation(
                 command,
@@ -255,9 +256,9 @@ class CommandHandler:
                 mr,
                 context,
                 self.gate,
-                ledger.for_gate(running=note.id),
+                ledger.for_gate(running=_running(note.id, commands[index + 1 :])),
             )
-            for command in note.parsed.commands
+            for index, command in enumerate(commands)
         ]
         return await self._run_all(invocations)
 
@@ -300,6 +301,15 @@ class CommandHandler:
             return format_reply(command, f"Not done: {error}"), False, ""
         log.info("command run", command=command.name, actor=invocation.actor)
         return format_reply(command, text), True, text
+
+
+def _running(note_id: int, later: tuple[Command, ...]) -> int | None:
+    """The note a command runs for, as ``Ledger.for_gate`` counts it: None
+    while a later line of the same note may still change something, so the
+    gate a command runs (``unhold``, ``merge``) waits for that line."""
+    if any(command.name not in READ_ONLY for command in later):
+        return None
+    return note_id
 
 
 def permission_refusal(invocation: Invocation) -> Refusal | None:
