@@ -25,11 +25,12 @@ from bot import deploy
 from bot.chatops.events import BOT_LABEL
 from bot.chatops.handlers import CommandHandler
 from bot.chatops.handlers import router as commands_router
+from bot.errors import GitopsBotError, InvalidInput, Refused
 from bot.gate.execute import GateOutcome, MergeGate
 from bot.gate.fetch import FINISHED
 from bot.gate.model import HOLD_LABEL, CommandNotes
 from bot.gitlab import MergeRequest
-from bot.record import DeployRecord, code_span, parse_marker
+from bot.record import DeployRecord, code_span, inline_text, parse_marker
 from bot.server.events import EmojiEvent, MergeRequestEvent, PipelineEvent
 from bot.server.router import HandlerContext, Router
 
@@ -104,7 +105,7 @@ class GateTriggers:
                 mr = None
             outcome = await self.gate.run_locked(context, iid, notes=notes, mr=mr)
         if outcome.action == "merged" and outcome.fetched is not None:
-            await self.maybe_promote(context, outcome.fetched.record)
+            await self.maybe_promote(context, outcome.fetched.record, iid)
         return outcome
 
     async def _maybe_restore_hold(
@@ -130,12 +131,13 @@ class GateTriggers:
         mr = await context.gitlab.fetch_merge_request(iid)
         record = parse_marker(mr.description)
         if mr.state == "merged" and record is not None:
-            await self.maybe_promote(context, record)
+            await self.maybe_promote(context, record, iid)
 
     async def maybe_promote(
-        self, context: HandlerContext, record: DeployRecord
+        self, context: HandlerContext, record: DeployRecord, iid: int
     ) -> None:
-        """Deploy the merged image to ``promote_to`` when ``auto_promote``."""
+        """Deploy the image ``!iid`` merged to ``promote_to`` when
+        ``auto_promote``; a refusal (older tag, pin, policy) is said on ``!iid``."""
         environments = context.config.environments
         environment = environments.get(record.environment)
         if environment is None or not environment.auto_promote:
@@ -144,8 +146,25 @@ class GateTriggers:
         if target is None or target not in context.config.app(record.app).environments:
             return
         request = deploy.DeployRequest.from_record(record, environment=target)
-        result = await self.gate.deploy(context, request)
+        try:
+            result = await self.gate.deploy(context, request)
+        except (Refused, InvalidInput) as error:
+            await _report_refused_promotion(context, iid, target, error)
+            return
         log.info("auto promoted", app=record.app, to=target, status=result.status)
+
+
+async def _report_refused_promotion(
+    context: HandlerContext, iid: int, target: str, error: GitopsBotError
+) -> None:
+    """Say on the merged ``!iid`` why its promotion to ``target`` was refused,
+    once: a redelivered merge event finds the bot's note and posts nothing."""
+    log.warning("auto promotion refused", iid=iid, to=target, error=str(error))
+    body = f"Promotion to {inline_text(target)} refused: {error}"
+    bot_id, _ = await context.gitlab.fetch_current_user()
+    notes = await context.gitlab.fetch_notes(iid)
+    if not any(note.author_id == bot_id and note.body == body for note in notes):
+        await context.gitlab.post_note(iid, body)
 
 
 def routers(gate: MergeGate | None = None) -> list[Router]:

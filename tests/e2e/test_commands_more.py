@@ -3,9 +3,11 @@ auto promotions, lifting a merged pin, and refusals worded for comments."""
 
 from __future__ import annotations
 
+from tests.e2e.build import MakeWorld
 from tests.e2e.world import World
 
 HOLD = "gitops::hold"
+PRODUCTION = "apps/web/production/kustomization.yaml"
 
 
 async def test_repeated_commands_in_one_note_all_run_and_the_last_wins(
@@ -30,6 +32,33 @@ async def test_repeated_commands_in_one_note_all_run_and_the_last_wins(
     mr = await world.state_of(iid)
     assert mr.state == "opened" and HOLD in mr.labels
     assert "`held`: held by `bob`" in await world.ask("bob", iid, "/gitops status")
+
+
+async def test_refused_auto_promotion_is_said_once_on_the_staging_mr(
+    make_world: MakeWorld,
+) -> None:
+    """Rolling staging back with force merges, but its auto promotion is
+    older than the open production MR: the refusal is commented once on the
+    merged staging MR (every webhook delivered twice, then a sweep, say
+    nothing more) and production keeps its newer proposal."""
+    world = await make_world(auto_promote=True)
+    await world.deploy("v3.0.0")
+    (production,) = await world.sync(lambda: world.merge_requests("production"))
+    world.control.inject(webhooks="duplicate", count=500)
+
+    rollback = (await world.deploy("v2.0.0", force=True))["merge_request"]["iid"]
+
+    assert (await world.state_of(rollback)).state == "merged"
+    expected = (
+        "Promotion to production refused: tag v2.0.0 is older than v3.0.0 "
+        f"proposed in !{production.iid}"
+    )
+    await world.sweep()
+    notes = await world.sync(lambda: world.bot_notes(rollback))
+    assert [note for note in notes if note.startswith(expected)] == notes
+    assert len(notes) == 1
+    text = await world.sync(lambda: world.file(PRODUCTION, "gitops/production/web"))
+    assert "newTag: v3.0.0" in text
 
 
 async def _open_failing(world: World, tag: str = "v1.1.0") -> int:
