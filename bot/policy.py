@@ -35,6 +35,8 @@ NAME_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 # "1.2", "v1.2.3", "1.2.3-rc.1", "1.2.3+build.7": at least one dot after the
 # first number, so that digit-only SHAs and dates stay unordered.
 _VERSION_LIKE = re.compile(r"[vV]?\d+(\.\d+)+([-.+_]?[0-9A-Za-z.+-]*)?")
+# How ``OlderTag`` ends: the API's and the CLI's way past it.
+FORCE_ADVICE = "; pass force to roll back"
 
 
 class NotAllowed(Refused):
@@ -231,9 +233,7 @@ def ensure_not_older(
     if force or current is None:
         return
     if compare_tags(current, requested) is Ordering.OLDER:
-        raise OlderTag(
-            f"tag {requested} is older than {current} {where}; pass force to roll back"
-        )
+        raise OlderTag(f"tag {requested} is older than {current} {where}{FORCE_ADVICE}")
 
 
 def command_access_level(

@@ -12,14 +12,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from bot import deploy
+from bot import deploy, policy
 from bot.chatops.grammar import help_text
 from bot.chatops.ledger import merge_key
 from bot.chatops.pins import describe_pin
 from bot.errors import Refused
 from bot.gate.execute import FAILED_LABEL, GateOutcome
 from bot.gate.model import HOLD_LABEL, MERGE_REQUESTED_LABEL
-from bot.gate.report import status_report
+from bot.gate.report import FINAL_STATES, status_report
 from bot.record import DeployRecord, Pin, code_span, inline_text, parse_marker
 
 if TYPE_CHECKING:
@@ -158,7 +158,7 @@ async def promote(invocation: Invocation) -> str:
     request = deploy.DeployRequest.from_record(
         record, environment=target, requested_by=invocation.actor
     )
-    result = await invocation.gate.deploy(invocation.context, request)
+    result = await _deploy(invocation, request)
     return f"Promotion to {inline_text(target)}: {describe_result(result)}"
 
 
@@ -183,13 +183,17 @@ async def pin(invocation: Invocation) -> str:
 
 
 async def unpin(invocation: Invocation) -> str:
-    """Remove the pin, in this merge request."""
+    """Remove the pin: in this merge request while it is open; once it merged
+    or closed, in the bot's open merge request of its environment (opened or
+    updated, like ``promote``), keeping its tag and refusing an older one."""
     record = _record(invocation)
+    final = invocation.mr.state in FINAL_STATES
     request = deploy.DeployRequest.from_record(
-        record, force=True, requested_by=invocation.actor, unpin=True
+        record, force=not final, requested_by=invocation.actor, unpin=True
     )
-    result = await invocation.gate.deploy(invocation.context, request)
-    return f"The pin is removed once this merges: {describe_result(result)}"
+    result = await _deploy(invocation, request)
+    where = "it" if final else "this"
+    return f"The pin is removed once {where} merges: {describe_result(result)}"
 
 
 async def close(invocation: Invocation) -> str:
@@ -224,6 +228,22 @@ def describe_result(result: deploy.DeployResult) -> str:
     mr = result.merge_request
     where = f" in !{mr.iid}" if mr is not None else ""
     return f"{result.status}{where} ({code_span(result.tag or result.digest or '')})."
+
+
+async def _deploy(
+    invocation: Invocation, request: deploy.DeployRequest
+) -> deploy.DeployResult:
+    """Deploy for a command; an older tag's refusal names what a comment can
+    do instead of the API's ``force``."""
+    try:
+        return await invocation.gate.deploy(invocation.context, request)
+    except policy.OlderTag as error:
+        reason = str(error).removesuffix(policy.FORCE_ADVICE)
+        prefix = invocation.context.config.server.command_prefix
+        pin = code_span(f"{prefix} pin <tag>")
+        raise NotApplicable(
+            f"{reason}; a rollback needs a forced deploy or {pin}"
+        ) from error
 
 
 def _record(invocation: Invocation) -> DeployRecord:

@@ -19,8 +19,9 @@ answered yet, so a note whose webhook was lost (dropped delivery, restart,
    awarded its emoji before replies carried the marker counts as answered;
 4. each command checked against the commenter's access level in the GitOps
    project (``members/all``: inherited membership counts), then run; on a
-   merged or closed merge request only ``help``, ``status`` and ``promote``
-   run (promoting after staging merged is the usual flow);
+   merged or closed merge request only ``help``, ``status``, ``promote``
+   and ``unpin`` run (promoting after staging merged is the usual flow, and
+   a pin is in force only once its merge request merged);
 5. one reply quoting each command with its result or refusal, ending with
    the marker, then the award emoji.
 
@@ -70,7 +71,7 @@ DONE_EMOJI = "white_check_mark"
 REFUSED_EMOJI = "no_entry_sign"
 NOTHING_RUN = "Nothing in this note was run."
 # On a merged or closed merge request (``FINAL_STATES``) only these do anything.
-ANSWERED_WHEN_FINAL = frozenset({"help", "status", "promote"})
+ANSWERED_WHEN_FINAL = frozenset({"help", "status", "promote", "unpin"})
 HOLD_CHANGES: dict[str, HoldChange] = {"hold": "held", "unhold": "unheld"}
 
 

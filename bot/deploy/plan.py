@@ -210,14 +210,14 @@ def _ensure_order(
     proposed = old.pin if old is not None else None
     pin = proposed or pinned
     if pin is not None and not _may_pass_pin(request, pin):
-        where = (
-            f"in !{keep.iid}" if proposed is not None and keep is not None
-            else f"on {config.gitlab.target_branch}"
-        )  # fmt: skip
+        in_mr = keep.iid if proposed is not None and keep is not None else None
+        where = f"in !{in_mr}" if in_mr else f"on {config.gitlab.target_branch}"
+        on = f"!{in_mr}" if in_mr else "the merge request that pinned it"
+        unpin = f"`{config.server.command_prefix} unpin`"
         raise Pinned(
             f"{request.app} in {request.environment} is pinned to "
-            f"{describe_pin(pin)} ({where}); `/gitops unpin` lifts it, or "
-            "pass force"
+            f"{describe_pin(pin)} ({where}); to lift it, comment {unpin} on "
+            f"{on}, or deploy with force"
         )
     if request.tag is None:
         return
