@@ -109,10 +109,11 @@ def _auto_merge_waits(state: GateInput) -> frozenset[str]:
 
     GitLab merges as soon as the pipeline succeeds: a required job still
     ``manual`` (or otherwise pending) in a pipeline that already ended would
-    never run before that merge, so it is a wait only while the pipeline runs.
+    never run before that merge, so it is a wait only while the pipeline runs,
+    and only once its jobs were read (they are read when it finished).
     """
     pipeline = state.pipeline
-    if pipeline is not None and pipeline.status in RUNNING:
+    if pipeline is not None and pipeline.status in RUNNING and state.jobs is not None:
         return AUTO_MERGE_WAITS
     return AUTO_MERGE_WAITS - {"required_job_pending"}
 
@@ -272,6 +273,15 @@ def _job_reasons(state: GateInput, *, finished: bool) -> Iterable[Reason]:
     """Required jobs absent, failed, or (in a finished pipeline) not passed."""
     required = state.policy.required_jobs
     pipeline_id = state.pipeline.id if state.pipeline else 0
+    if required and state.jobs is None and not finished:
+        # The jobs are read once the pipeline finished: until then they wait.
+        for name in required:
+            yield Reason(
+                "required_job_pending",
+                f"required job {code_span(name)} waits for pipeline "
+                f"#{pipeline_id} to finish",
+            )
+        return
     if required and state.jobs is None:
         yield Reason(
             "required_job_missing", f"jobs of pipeline #{pipeline_id} are unknown"

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 import structlog
 
 from bot import deploy, policy
+from bot.gate import automerge
 from bot.gate.decide import decide, merge_response_action
 from bot.gate.fetch import Fetched, GateReader, fetch_job_states
 from bot.gate.model import (
@@ -77,6 +78,8 @@ class GateOutcome:
     the MR: rebuilding it would roll back), ``reported``,
     ``auto-merge-cancelled``, ``not-merged``
     (GitLab refused or did not merge) and ``skipped`` (not a bot merge request).
+    ``unpassed``: GitLab, asked for its auto-merge, merged at once without a
+    passed head pipeline for the SHA (``bot.gate.automerge``).
     """
 
     action: str
@@ -84,6 +87,7 @@ class GateOutcome:
     decision: Decision | None = None
     fetched: Fetched | None = None
     detail: str = ""
+    unpassed: bool = False
 
 
 class MergeGate:
@@ -201,10 +205,13 @@ class MergeGate:
         _record_decision(context, fetched, decision)
         if _head_passed(fetched):
             await self._maybe_clear_failure(gitlab, fetched)
+        automerge.warn_if_not_used(fetched.state)
         if isinstance(decision, Merge):
             outcome = await self._merge(gitlab, fetched, decision)
             if outcome.action == "merged" and context.metrics is not None:
                 context.metrics.record_merge(fetched.record.environment)
+                if outcome.unpassed:
+                    context.metrics.record_unpassed_merge(fetched.record.environment)
             return outcome
         if isinstance(decision, ReportFailure):
             await self._report_failure(gitlab, fetched, decision)
@@ -223,7 +230,9 @@ class MergeGate:
         """Merge naming the head SHA; believe only the state read back."""
         iid = fetched.mr.iid
         try:
-            await gitlab.merge(iid, decision.sha, auto_merge=decision.auto_merge)
+            answer = await gitlab.merge(
+                iid, decision.sha, auto_merge=decision.auto_merge
+            )
         except (GitLabConflict, GitLabRejected) as error:
             if error.status not in (405, 406, 409, 422):
                 raise
@@ -232,7 +241,7 @@ class MergeGate:
             return GateOutcome("re-evaluate", iid, decision, fetched, error.detail)
 
         if decision.auto_merge:
-            return GateOutcome("auto-merge-set", iid, decision, fetched)
+            return _auto_merge_outcome(answer, fetched, decision)
         after = await gitlab.fetch_merge_request(iid)
         if after.state != "merged":
             detail = f"GitLab answered the merge but !{iid} is {after.state}"
@@ -388,6 +397,23 @@ async def _has_failure_note(gitlab: GitLab, iid: int, sha: str) -> bool:
     marker = FAILURE_MARKER.format(sha=sha)
     notes = await gitlab.fetch_notes(iid)
     return any(marker in note.body for note in notes)
+
+
+def _auto_merge_outcome(
+    answer: MergeRequest, fetched: Fetched, decision: Merge
+) -> GateOutcome:
+    """GitLab's answer to an auto-merge request: set, or merged at once (an
+    error when without a passed pipeline: it cannot be undone)."""
+    iid = fetched.mr.iid
+    if answer.state != "merged":
+        return GateOutcome("auto-merge-set", iid, decision, fetched)
+    unpassed = automerge.unpassed_merge(answer, fetched.state, decision.sha)
+    if unpassed is None:
+        log.info("merged", iid=iid, sha=decision.sha, by="gitlab_auto_merge")
+        return GateOutcome("merged", iid, decision, fetched)
+    log.error("merged_without_passed_pipeline", iid=iid, sha=decision.sha,
+              detail=unpassed)  # fmt: skip
+    return GateOutcome("merged", iid, decision, fetched, unpassed, unpassed=True)
 
 
 def _head_passed(fetched: Fetched) -> bool:

@@ -14,6 +14,9 @@ tested (``merged_results_head_sha``). What cannot change for a given key is
 remembered: a head's push time per merge request and SHA, a merge commit's
 parents per SHA, the jobs of a finished pipeline per (id, status,
 ``updated_at``), an approver's access and groups for ``ACCESS_TTL_SECONDS``.
+For an environment that uses GitLab's auto-merge, the project's "Pipelines
+must succeed" setting is read once per ``SETTINGS_TTL_SECONDS``, not per
+decision.
 
 The head's push time is when GitLab recorded the diff version of that head
 (its own clock, milliseconds), read once per head from the newest versions:
@@ -56,10 +59,20 @@ from bot.gate.model import (
     MergeRequestState,
     PipelineState,
 )
-from bot.gitlab import ApprovedBy, DiffVersion, GitLab, MergeRequest, PipelineRef
+from bot.gitlab import (
+    ApprovedBy,
+    DiffVersion,
+    GitLab,
+    MergeRequest,
+    PipelineRef,
+    ProjectSettings,
+)
 from bot.record import DeployRecord, parse_marker
 
 ACCESS_TTL_SECONDS = 60.0
+# How long the project's "Pipelines must succeed" is believed: a change made
+# in GitLab's settings shows within this time.
+SETTINGS_TTL_SECONDS = 600.0
 COMMITS_CACHE_SIZE = 256
 # The head is the newest version; a page of 20 also covers pushes that land
 # between reading the merge request and reading its versions.
@@ -89,6 +102,7 @@ class GateReader:
         self._access: dict[tuple[int, tuple[str, ...]], tuple[float, Approver]] = {}
         self._jobs_of: dict[tuple[int, str, str], tuple[JobState, ...]] = {}
         self._parents: dict[str, tuple[str, ...]] = {}
+        self._settings: tuple[float, ProjectSettings] | None = None
 
     async def read(
         self,
@@ -136,10 +150,27 @@ class GateReader:
             held_by=notes.held_by,
             pending_commands=notes.pending,
             held_by_command=notes.held,
+            pipeline_must_succeed=await self._pipeline_must_succeed(
+                gitlab, gate_policy
+            ),
         )
         if gate_policy.required_approvals > 0:
             state = await self._with_approvals(gitlab, state)
         return Fetched(mr, record, environment, state)
+
+    async def _pipeline_must_succeed(
+        self, gitlab: GitLab, gate_policy: GatePolicy
+    ) -> bool:
+        """The project's "Pipelines must succeed", read only for an environment
+        that uses GitLab's auto-merge, at most once per ``SETTINGS_TTL_SECONDS``
+        (so it costs no call per decision)."""
+        if gate_policy.merge_method != "gitlab_auto_merge":
+            return False
+        cached = self._settings
+        if cached is None or self._clock() - cached[0] > SETTINGS_TTL_SECONDS:
+            cached = (self._clock(), await gitlab.fetch_project_settings())
+            self._settings = cached
+        return cached[1].pipeline_must_succeed
 
     async def _pipeline(
         self, gitlab: GitLab, mr: MergeRequestState, ref: PipelineRef | None

@@ -143,6 +143,10 @@ class GateInput:
     command came from someone with the environment's override level.
     ``pending_commands`` lists comment commands not answered yet (note ids).
     ``held_by_command`` says the notes hold it (a ``hold`` answered last).
+    ``pipeline_must_succeed`` is the GitOps project's "Pipelines must
+    succeed" (``only_allow_merge_if_pipeline_succeeds``): only with it on is
+    GitLab's auto-merge asked for, as without it GitLab merges at once a
+    merge request whose pipeline failed in the meantime.
     """
 
     mr: MergeRequestState
@@ -161,6 +165,7 @@ class GateInput:
     merge_requested: bool = False
     freeze_overridden: bool = False
     held_by_command: bool = False
+    pipeline_must_succeed: bool = False
 
     @property
     def held(self) -> bool:

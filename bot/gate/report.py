@@ -85,8 +85,22 @@ def _facts(state: GateInput) -> list[str]:
         f"Pipeline: {pipeline_fact}",
         f"Approvals: {len(counted)} of {state.policy.required_approvals} ({who})",
     ]
+    if state.policy.merge_method == "gitlab_auto_merge":
+        facts.append(_auto_merge_fact(state))
     if state.pin is not None:
         by = f" by {code_span(state.pin.by)}" if state.pin.by else ""
         why = f": {inline_text(state.pin.reason)}" if state.pin.reason else ""
         facts.append(f"Pinned to {code_span(state.pin.tag)}{by}{why}")
     return facts
+
+
+def _auto_merge_fact(state: GateInput) -> str:
+    """Whether GitLab's auto-merge is used, given the project's setting."""
+    setting = code_span("only_allow_merge_if_pipeline_succeeds")
+    if state.pipeline_must_succeed:
+        return f"GitLab's auto-merge: used (the project has {setting} on)"
+    return (
+        f"GitLab's auto-merge: not used, as the project has {setting} off (it "
+        "would merge a pipeline that just failed); the bot merges itself once "
+        "the pipeline passed"
+    )

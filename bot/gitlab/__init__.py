@@ -30,6 +30,7 @@ from bot.gitlab.models import (
     MergeRequest,
     Note,
     PipelineRef,
+    ProjectSettings,
     RepositoryFile,
 )
 from bot.gitlab.paths import encode
@@ -57,6 +58,7 @@ __all__ = [
     "NewMergeRequest",
     "Note",
     "PipelineRef",
+    "ProjectSettings",
     "RepositoryFile",
     "RetryPolicy",
     "encode",

@@ -26,12 +26,14 @@ from bot.gitlab.models import (
     DiffVersion,
     FileAction,
     MergeRequest,
+    ProjectSettings,
     RepositoryFile,
     parse_branch,
     parse_commit,
     parse_diff_version,
     parse_file,
     parse_merge_request,
+    parse_project_settings,
 )
 from bot.gitlab.paths import MR, encode
 from bot.gitlab.paths import mr_path as _mr
@@ -98,6 +100,15 @@ class GitLab(ReviewCalls):
 
     def __repr__(self) -> str:  # never show the token
         return f"GitLab(url={self._client.url!r}, project={self.project!r})"
+
+    # Project
+
+    async def fetch_project_settings(self) -> ProjectSettings:
+        """Read the project's merge settings (1 call)."""
+        data = await self._api.call(
+            f"fetch_project_settings {self.project}", "GET /projects/:id", ""
+        )
+        return parse_project_settings(data)
 
     # Repository
 

@@ -68,6 +68,18 @@ class PipelineRef:
 
 
 @dataclass(frozen=True)
+class ProjectSettings:
+    """The project's settings the bot acts on.
+
+    ``pipeline_must_succeed`` is ``only_allow_merge_if_pipeline_succeeds``
+    ("Pipelines must succeed"): without it, GitLab's auto-merge asked for
+    after the pipeline failed merges at once.
+    """
+
+    pipeline_must_succeed: bool
+
+
+@dataclass(frozen=True)
 class MergeRequest:
     """A merge request as the list and single endpoints describe it."""
 
@@ -200,6 +212,13 @@ def parse_branch(data: dict[str, Any]) -> Branch:
         name=data["name"],
         sha=commit.get("id", ""),
         parent_ids=tuple(commit.get("parent_ids") or ()),
+    )
+
+
+def parse_project_settings(data: dict[str, Any]) -> ProjectSettings:
+    """Read a single-project answer; an absent setting counts as off."""
+    return ProjectSettings(
+        pipeline_must_succeed=data.get("only_allow_merge_if_pipeline_succeeds") is True
     )
 
 

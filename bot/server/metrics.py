@@ -108,6 +108,13 @@ class Metrics:
             ["environment"],
             registry=registry,
         )
+        self.unpassed_merges = Counter(
+            f"{PREFIX}_unpassed_merges",
+            "Merges GitLab made at once on an auto-merge request without a "
+            "passed head pipeline, by environment.",
+            ["environment"],
+            registry=registry,
+        )
         self.webhook_events = Counter(
             f"{PREFIX}_webhook_events",
             "Webhook deliveries by kind and outcome (queued, duplicate, ...).",
@@ -149,6 +156,10 @@ class Metrics:
     def record_gate_decision(self, decision: str, reason: str) -> None:
         """Count one merge-gate ``decision`` taken mainly for ``reason``."""
         self.gate_decisions.labels(decision=decision, reason=reason).inc()
+
+    def record_unpassed_merge(self, environment: str) -> None:
+        """Count one merge GitLab made without a passed head pipeline."""
+        self.unpassed_merges.labels(environment=environment).inc()
 
     def record_merge(self, environment: str) -> None:
         """Count one merge request merged by the bot into ``environment``."""

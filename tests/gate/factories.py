@@ -57,6 +57,7 @@ def ready(**changes: Any) -> GateInput:
         ),
         now=NOW,
         head_pushed_at=PUSHED,
+        pipeline_must_succeed=True,
     )  # fmt: skip
     return apply(state, **changes)
 

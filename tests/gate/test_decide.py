@@ -241,6 +241,28 @@ def test_gitlab_auto_merge_is_set_while_the_head_pipeline_runs():
     assert decision.sha == HEAD
 
 
+@pytest.mark.parametrize("method", ["bot", "gitlab_auto_merge"])
+def test_required_jobs_of_a_running_pipeline_wait_without_being_unknown(
+    method: str,
+):
+    """While the head pipeline runs its jobs are not read: `status` names the
+    running pipeline and the required job as pending, not as missing; the
+    gate still neither merges nor hands the unread job to GitLab's
+    auto-merge."""
+    state = ready(policy__merge_method=method, pipeline__status="running", jobs=None)
+
+    decision = decide(state)
+
+    assert isinstance(decision, Wait)
+    assert [(r.code, r.text) for r in decision.reasons] == [
+        ("pipeline_running", "pipeline #7 for def45678 has not finished (running)"),
+        (
+            "required_job_pending",
+            "required job `integration-test` waits for pipeline #7 to finish",
+        ),
+    ]
+
+
 def test_gitlab_auto_merge_already_set_is_not_set_again():
     """Once GitLab's auto-merge is on, the gate waits for GitLab."""
     state = ready(

@@ -88,6 +88,7 @@ FIELDS: dict[str, st.SearchStrategy] = {
     "policy__required_jobs": st.sampled_from([(), ("lint",), ("unit",)]),
     "policy__auto_merge": st.booleans(),
     "policy__merge_method": st.sampled_from(["bot", "gitlab_auto_merge"]),
+    "pipeline_must_succeed": st.booleans(),
     "policy__freeze": freezes,
 }  # fmt: skip
 
@@ -157,7 +158,8 @@ def test_merge_only_when_every_condition_holds(state: GateInput):
     if isinstance(decision, Merge):
         assert decision.sha == state.mr.sha
         assert _all_hold(state, pipeline_done=not decision.auto_merge)
-        assert decision.auto_merge is (state.policy.merge_method == "gitlab_auto_merge")
+        gitlab_merges = state.policy.merge_method == "gitlab_auto_merge"
+        assert decision.auto_merge is (gitlab_merges and state.pipeline_must_succeed)
     if _all_hold(state):
         assert isinstance(decision, Merge)
 
