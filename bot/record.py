@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 MARKER_OPEN = "<!-- gitops-bot:record "
@@ -48,7 +48,12 @@ class Pin:
 
 @dataclass(frozen=True)
 class DeployRecord:
-    """What a bot merge request deploys, and what it replaces."""
+    """What a bot merge request deploys, and what it replaces.
+
+    ``commit`` is the SHA of the branch commit the bot wrote for it: any
+    other head on the branch was pushed by someone else. Markers written
+    before it existed have none.
+    """
 
     app: str
     environment: str
@@ -62,6 +67,12 @@ class DeployRecord:
     requested_by: str | None = None
     pin: Pin | None = None
     version: int = RECORD_VERSION
+    commit: str | None = None
+
+    def same_deployment(self, other: DeployRecord | None) -> bool:
+        """Whether ``other`` records this deployment, whatever commit each
+        names (a plan's record learns its commit only once it is written)."""
+        return other is not None and replace(other, commit=self.commit) == self
 
 
 @dataclass(frozen=True)
@@ -134,8 +145,10 @@ def _unclosed_problem(description: str) -> str | None:
 
 
 def _record_to_json(record: DeployRecord) -> dict[str, Any]:
-    """Turn a record into plain JSON values."""
-    return {
+    """Turn a record into plain JSON values (``commit`` only when known, so a
+    record without one renders as it did before the field existed)."""
+    commit = {} if record.commit is None else {"commit": record.commit}
+    return commit | {
         "app": record.app,
         "environment": record.environment,
         "image": record.image,
@@ -176,6 +189,7 @@ def _record_from_json(data: object) -> DeployRecord:
         requested_by=_optional_text(obj, "requested_by"),
         pin=_pin_from_json(obj.get("pin")),
         version=version,
+        commit=_optional_text(obj, "commit"),
     )
 
 

@@ -31,6 +31,7 @@ from bot.deploy.plan import (
     replan_with,
     targets,
     with_changelog,
+    with_commit,
 )
 from bot.errors import Refused
 from bot.gate.model import MERGE_REQUESTED_LABEL
@@ -48,7 +49,7 @@ from bot.gitlab import (
     NewMergeRequest,
     RepositoryFile,
 )
-from bot.record import parse_marker
+from bot.record import DeployRecord, parse_marker, render_marker
 
 log = structlog.get_logger(__name__)
 
@@ -171,7 +172,9 @@ async def _fetch_changelog(
     span = changelog_span(plan.record)
     if not config.gitlab.changelog or span is None:
         return ()
-    if plan.keep is not None and parse_marker(plan.keep.description) == plan.record:
+    if plan.keep is not None and plan.record.same_deployment(
+        parse_marker(plan.keep.description)
+    ):
         return None
     try:
         messages = await gitlab.fetch_compare_messages(
@@ -194,17 +197,19 @@ async def _write_branch(
 ) -> tuple[Plan, Commit | None]:
     """Make the branch "the head we read + this change"; no commit on a replay.
 
+    The plan returned names the branch's commit in its record (``commit``).
     With no MR listed, the branch is started without ``force``. If it
     exists, an open MR on it may have escaped the label listing (its labels
     removed): that MR is planned with, version check included, before
     anything is written. A branch left by a closed MR is rebuilt in place.
     """
     if plan.keep is not None:
-        if plan.same_request and await _is_current(plan, gitlab):
-            return plan, None
-        return plan, await _commit(plan, gitlab, force=True)
+        current = await _current_head(plan, gitlab) if plan.same_request else None
+        if current is not None:
+            return with_commit(plan, current), None
+        return _written(plan, await _commit(plan, gitlab, force=True))
     try:
-        return plan, await _commit(plan, gitlab, force=False)
+        return _written(plan, await _commit(plan, gitlab, force=False))
     except GitLabRejected as error:
         if not error.branch_exists:
             raise
@@ -213,7 +218,7 @@ async def _write_branch(
         plan.target_branch, source_branch=plan.branch
     )
     if not found:
-        return plan, await _commit(plan, gitlab, force=True)
+        return _written(plan, await _commit(plan, gitlab, force=True))
     log.warning("unlisted merge request on the branch", iids=[mr.iid for mr in found])
     return await _write_branch(replan_with(config, plan, found), config, gitlab)
 
@@ -233,13 +238,24 @@ async def _commit(plan: Plan, gitlab: GitLab, *, force: bool) -> Commit:
     )
 
 
-async def _is_current(plan: Plan, gitlab: GitLab) -> bool:
-    """True when the MR branch is already "our head + this change" (a replay)."""
+def _written(plan: Plan, commit: Commit) -> tuple[Plan, Commit]:
+    """The plan whose record names the commit just written, and the commit."""
+    return with_commit(plan, commit.sha), commit
+
+
+async def _current_head(plan: Plan, gitlab: GitLab) -> str | None:
+    """The branch head when the MR branch is already "our head + this change"
+    (a replay), else None. A head other than the commit the kept MR's record
+    names was pushed by someone else: not current, whatever its parent."""
     try:
         branch = await gitlab.fetch_branch(plan.branch)
     except GitLabNotFound:
-        return False
-    return branch.parent_ids == (plan.head_sha,)
+        return None
+    assert plan.keep is not None  # only a kept MR can be replayed
+    written = parse_marker(plan.keep.description)
+    if written is not None and written.commit not in (None, branch.sha):
+        return None
+    return branch.sha if branch.parent_ids == (plan.head_sha,) else None
 
 
 async def _open(
@@ -274,6 +290,7 @@ async def _open(
         except Refused:
             await _restore_branch(plan, config, gitlab, existing)
             raise
+        replanned = with_commit(replanned, plan.record.commit or "")
         plan = with_changelog(config, replanned, titles)
         status = "opened" if existing.description == plan.description else "updated"
         mr = await _refresh(plan, existing, gitlab)
@@ -300,8 +317,23 @@ async def _restore_branch(
     except Refused as error:
         log.warning("branch left as written", iid=adopted.iid, error=str(error))
         return
-    await _commit(theirs, gitlab, force=True)
+    written = await _commit(theirs, gitlab, force=True)
+    await _record_commit(gitlab, adopted, record, written.sha)
     log.warning("branch rewritten from the adopted record", iid=adopted.iid)
+
+
+async def _record_commit(
+    gitlab: GitLab, mr: MergeRequest, record: DeployRecord, sha: str
+) -> None:
+    """Make ``mr``'s record name ``sha``, the commit just written for it, so
+    the gate does not take that commit for someone else's."""
+    marker = render_marker(record)
+    description = mr.description or ""
+    if marker not in description:
+        log.warning("record left without the new commit", iid=mr.iid)
+        return
+    updated = description.replace(marker, render_marker(replace(record, commit=sha)))
+    await gitlab.update_merge_request(mr.iid, description=updated)
 
 
 async def _ensure_approval_rule(
@@ -385,8 +417,8 @@ def _dry_result(plan: Plan) -> DeployResult:
     An open MR that already describes this very deployment would be left
     as it is (``carry_out`` answers ``unchanged`` for such a replay).
     """
-    replay = plan.keep is not None and parse_marker(plan.keep.description) == (
-        plan.record
+    replay = plan.keep is not None and plan.record.same_deployment(
+        parse_marker(plan.keep.description)
     )
     if not plan.changed or replay:
         status = "unchanged"

@@ -24,7 +24,13 @@ from bot.gitlab import MergeRequest, RepositoryFile
 from bot.manifests import EditResult, Target, edit, find_current
 from bot.manifests.errors import RepositoryMismatch
 from bot.manifests.splice import unified_diff
-from bot.record import DeployRecord, Pin, parse_marker, render_description
+from bot.record import (
+    DeployRecord,
+    Pin,
+    parse_marker,
+    render_description,
+    render_marker,
+)
 
 
 def check_request(config: Config, request: DeployRequest) -> None:
@@ -173,12 +179,30 @@ def with_changelog(config: Config, plan: Plan, titles: tuple[str, ...] | None) -
     description, changelog included, instead of losing it.
     """
     if titles is None:
-        old = None if plan.keep is None else parse_marker(plan.keep.description)
-        if plan.keep is not None and old == plan.record:
-            return replace(plan, description=plan.keep.description)
-        return plan
-    description = _description(config, plan.record, plan.edits, titles)
+        kept = _kept_description(plan)
+        if kept is not None:
+            return replace(plan, description=kept)
+    description = _description(config, plan.record, plan.edits, titles or ())
     return replace(plan, description=description)
+
+
+def with_commit(plan: Plan, sha: str) -> Plan:
+    """The plan whose record names ``sha``, the branch commit the bot wrote
+    (render the description again with ``with_changelog``)."""
+    return replace(plan, record=replace(plan.record, commit=sha))
+
+
+def _kept_description(plan: Plan) -> str | None:
+    """The kept MR's description when it describes this very deployment,
+    its marker brought up to the plan's commit; None otherwise."""
+    old = None if plan.keep is None else parse_marker(plan.keep.description)
+    if plan.keep is None or old is None or not plan.record.same_deployment(old):
+        return None
+    description = plan.keep.description or ""
+    marker = render_marker(old)
+    if old.commit != plan.record.commit and marker not in description:
+        return None
+    return description.replace(marker, render_marker(plan.record))
 
 
 def _survivor(

@@ -6,7 +6,9 @@ approvals satisfied, and GitLab itself says ``mergeable`` (never while it is
 still checking). Every blocking reason is listed, not just the first.
 
 Precedence when several things are wrong: a closed merge request only says
-so; a conflict or ``need_rebase`` regenerates the branch; a failed pipeline is
+so; a head other than the commit the bot recorded (someone pushed onto its
+branch) regenerates the branch, never merges; so does a conflict or
+``need_rebase``; a failed pipeline is
 reported; GitLab's auto-merge is cancelled when a rule GitLab does not know
 about blocks; otherwise wait.
 """
@@ -58,6 +60,9 @@ def decide(state: GateInput) -> Decision:
 
     reasons = _all_reasons(state)
     codes = {reason.code for reason in reasons}
+    foreign = foreign_commit(state.mr)
+    if foreign is not None:
+        return Regenerate(foreign, (foreign, *reasons))
     regenerate = [reason for reason in reasons if reason.code in REGENERATE_CODES]
     if regenerate:
         return Regenerate(regenerate[0], reasons)
@@ -122,6 +127,19 @@ def _gitlab_merges_through(state: GateInput, codes: set[str]) -> bool:
     """Whether GitLab's auto-merge would merge despite one of these reasons."""
     late_job = "required_job_pending" in codes - _auto_merge_waits(state)
     return bool(codes & GITLAB_BLIND) or late_job
+
+
+def foreign_commit(mr: MergeRequestState) -> Reason | None:
+    """Say that the head is not the commit the bot recorded; None when it is,
+    or when the record predates recording it."""
+    if mr.recorded_commit in (None, mr.sha) or not mr.sha:
+        return None
+    return Reason(
+        "foreign_commit",
+        f"a commit not written by the bot ({code_span(mr.sha[:8])}) is the head "
+        f"of !{mr.iid}; never merged, the branch is rebuilt from the target "
+        "branch + this change",
+    )
 
 
 def _not_open(mr: MergeRequestState) -> Reason:

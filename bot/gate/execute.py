@@ -287,16 +287,21 @@ class MergeGate:
 
         Another refusal of the tag order means the MR proposes a newer tag
         than the record read (a deploy updated it meanwhile): nothing to do.
+        A head the bot did not write is named in one comment, once the
+        branch was rewritten (a deploy that was still updating the record
+        rewrites nothing, and nothing is said).
         """
         iid = fetched.mr.iid
         try:
-            await self.regenerate(context, fetched.record)
+            result = await self.regenerate(context, fetched.record)
         except deploy.TargetMoved as moved:
             await _close_outdated(context.gitlab, iid, fetched.record, moved)
             return GateOutcome("closed", iid, decision, fetched, str(moved))
         except policy.OlderTag as refused:
             log.info("rebuild superseded", iid=iid, detail=str(refused))
             return GateOutcome("waiting", iid, decision, fetched, str(refused))
+        if decision.reason.code == "foreign_commit" and result.commit is not None:
+            await context.gitlab.post_note(iid, foreign_commit_note(fetched.mr))
         return GateOutcome("regenerated", iid, decision, fetched)
 
     async def regenerate(
@@ -353,6 +358,16 @@ def _record_decision(
     )
     if context.metrics is not None:
         context.metrics.record_gate_decision(name, reason)
+
+
+def foreign_commit_note(mr: MergeRequest) -> str:
+    """The comment after replacing a head someone else pushed to the branch."""
+    return (
+        f"A commit not written by the bot ({code_span(mr.sha or '')}) was pushed "
+        f"to {code_span(mr.source_branch)}; the branch was rebuilt from "
+        f"{code_span(mr.target_branch)} + this change. Propose changes in a "
+        "merge request of your own."
+    )
 
 
 def failure_note(decision: ReportFailure, jobs: tuple[str, ...]) -> str:

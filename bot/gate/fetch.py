@@ -347,7 +347,14 @@ def merge_request_state(mr: MergeRequest) -> MergeRequestState:
         has_conflicts=mr.has_conflicts,
         labels=mr.labels,
         merge_when_pipeline_succeeds=mr.merge_when_pipeline_succeeds,
+        recorded_commit=_recorded_commit(mr),
     )
+
+
+def _recorded_commit(mr: MergeRequest) -> str | None:
+    """The branch commit the bot's record in ``mr`` names, if any."""
+    record = parse_marker(mr.description)
+    return None if record is None else record.commit
 
 
 def with_merged_head(

@@ -25,7 +25,12 @@ MergeMethod = Literal["bot", "gitlab_auto_merge"]
 
 @dataclass(frozen=True)
 class MergeRequestState:
-    """The merge request as GitLab reports it (single-MR endpoint)."""
+    """The merge request as GitLab reports it (single-MR endpoint).
+
+    ``recorded_commit`` is the branch commit the bot's record says it wrote
+    (None for a record from before it was kept): another head is someone
+    else's push.
+    """
 
     iid: int
     state: str
@@ -35,6 +40,7 @@ class MergeRequestState:
     has_conflicts: bool = False
     labels: tuple[str, ...] = ()
     merge_when_pipeline_succeeds: bool = False
+    recorded_commit: str | None = None
 
 
 @dataclass(frozen=True)
@@ -204,7 +210,8 @@ class Wait:
 
 @dataclass(frozen=True)
 class Regenerate:
-    """Rebuild the branch from the target head (conflict or need_rebase)."""
+    """Rebuild the branch from the target head (conflict, need_rebase, or a
+    head the bot did not write: ``foreign_commit``)."""
 
     reason: Reason
     reasons: tuple[Reason, ...]

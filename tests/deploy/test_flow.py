@@ -89,9 +89,9 @@ async def test_update_regenerates_on_a_moved_target(
     ("changelog", "budget"),
     [
         # open, update (+ the bot's user, once per adapter), regenerate on a
-        # moved target, replay
-        (False, [4, 5, 4, 3]),
-        (True, [5, 6, 4, 3]),
+        # moved target (its record names the new commit: one update), replay
+        (False, [4, 5, 5, 3]),
+        (True, [5, 6, 5, 3]),
     ],
 )
 async def test_calls_per_request(
@@ -105,7 +105,8 @@ async def test_calls_per_request(
 ) -> None:
     """One manifest file, the source project readable. Changelog off: 4 calls
     to open, 4 to update (and the bot's user, read once: the first MR listed
-    is checked to be the bot's), 4 to regenerate on a moved target, 3 (all
+    is checked to be the bot's), 5 to regenerate on a moved target (the record
+    names the new commit), 3 (all
     reads) for a replay. On: one compare more to open and to update, none more to
     regenerate the same tag or to replay."""
     seed_source_project(gl, "shop/api", {"v1.2.0": [], "v1.3.0": ["A"],

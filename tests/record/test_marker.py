@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 from hypothesis import given, settings
@@ -48,6 +49,7 @@ records = st.builds(
     superseded_tags=st.lists(texts, max_size=4).map(tuple),
     requested_by=optional_texts,
     pin=st.none() | st.builds(Pin, texts, optional_texts, optional_texts),
+    commit=optional_texts,
 )
 
 
@@ -140,6 +142,7 @@ def test_unreadable_markers_give_none_and_a_reason(
         ("source", "x", "source is str, not an object"),
         ("pin", {"reason": "r"}, "field pin.tag is None, not a string"),
         ("source", {"sha": 5}, "field source.sha is 5, not a string"),
+        ("commit", ["abc"], "field commit is ['abc'], not a string"),
     ],
 )
 def test_wrong_field_types_are_named(field: str, value: object, problem: str):
@@ -177,3 +180,36 @@ def test_unknown_fields_are_ignored_for_forward_compatibility():
     data["added_later"] = {"x": 1}
 
     assert parse_marker(_marker_from(data)) == RECORD
+
+
+def test_marker_without_commit_reads_as_before_the_field_existed():
+    """A marker written before ``commit`` existed reads with no commit, and a
+    record without one renders without the key (same bytes as before)."""
+    data = json.loads(render_marker(RECORD)[len(MARKER_OPEN) : -len(" -->")])
+
+    assert "commit" not in data
+    assert parse_marker(_marker_from(data)) == RECORD
+
+
+def test_marker_carries_the_commit_the_bot_wrote():
+    """A record with the bot's commit keeps it through the marker."""
+    written = replace(RECORD, commit="c" * 40)
+
+    assert '"commit":"' + "c" * 40 + '"' in render_marker(written)
+    assert parse_marker(render_marker(written)) == written
+
+
+@pytest.mark.parametrize(
+    ("other", "same"),
+    [
+        (replace(RECORD, commit="c" * 40), True),
+        (RECORD, True),
+        (replace(RECORD, tag="v1.4.3", commit="c" * 40), False),
+        (None, False),
+    ],
+)
+def test_same_deployment_ignores_only_the_commit(
+    other: DeployRecord | None, same: bool
+):
+    """Two records describe the same deployment whatever commit they name."""
+    assert replace(RECORD, commit="d" * 40).same_deployment(other) is same
