@@ -7,6 +7,7 @@ Every GitLab call goes through the adapter; what to write is decided by
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from dataclasses import replace
 from typing import Any
@@ -55,6 +56,8 @@ log = structlog.get_logger(__name__)
 
 # The changelog is a nicety: it may not hold a deploy up for long.
 CHANGELOG_DEADLINE_SECONDS = 10.0
+# A title GitLab shows as a draft: a human marked the MR; a deploy keeps it.
+DRAFT_PREFIX = re.compile(r"\s*(draft:|\[draft\]|\(draft\))\s*", re.IGNORECASE)
 
 
 async def deploy(
@@ -355,15 +358,17 @@ async def _ensure_approval_rule(
 async def _refresh(plan: Plan, mr: MergeRequest, gitlab: GitLab) -> MergeRequest:
     """Bring title, description and labels up to date; no call when they are.
 
-    Labels are added, never replaced: a human's ``gitops::hold`` stays. A
+    Labels are added, never replaced: a human's ``gitops::hold`` stays, and
+    so does a human's Draft title prefix (``draft_title``). A
     remembered ``merge`` command is for the tag it was given on: a new tag
     or digest drops its label, as GitLab drops approvals.
     """
     fields: dict[str, Any] = {}
     if MERGE_REQUESTED_LABEL in mr.labels and not plan.same_request:
         fields["remove_labels"] = MERGE_REQUESTED_LABEL
-    if mr.title != plan.title:
-        fields["title"] = plan.title
+    title = draft_title(mr.title, plan.title)
+    if mr.title != title:
+        fields["title"] = title
     if mr.description != plan.description:
         fields["description"] = plan.description
     missing = [label for label in plan.labels if label not in mr.labels]
@@ -372,6 +377,13 @@ async def _refresh(plan: Plan, mr: MergeRequest, gitlab: GitLab) -> MergeRequest
     if not fields:
         return mr
     return await gitlab.update_merge_request(mr.iid, **fields)
+
+
+def draft_title(current: str, planned: str) -> str:
+    """``planned`` with the Draft prefix ``current`` starts with, if any
+    (GitLab's: ``Draft:``, ``[Draft]``, ``(Draft)``, any case)."""
+    prefix = DRAFT_PREFIX.match(current)
+    return planned if prefix is None else f"{prefix.group(1)} {planned}"
 
 
 async def _close_duplicates(

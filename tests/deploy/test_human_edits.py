@@ -1,5 +1,5 @@
-"""What a deploy does with a human's edits to the bot's MR: a commit pushed
-onto the branch is never taken for the bot's."""
+"""What a deploy does with a human's edits to the bot's MR: a Draft title
+prefix stays; a commit pushed onto the branch is never taken for the bot's."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from bot.deploy.flow import draft_title
 from bot.record import parse_marker
 from tests.deploy.conftest import Deployer
 
@@ -24,6 +25,37 @@ def push_human_commit(project: Any, *, start: str | None = None) -> str:
     if start is not None:
         data |= {"start_sha": start, "force": True}
     return project.commits.create(data).id
+
+
+@pytest.mark.parametrize(
+    ("current", "planned"),
+    [
+        ("Deploy web v1.3.0 to staging", "Deploy web v1.4.0 to staging"),
+        ("Draft: Deploy web v1.3.0", "Draft: Deploy web v1.4.0 to staging"),
+        ("  draft:Deploy web v1.3.0", "draft: Deploy web v1.4.0 to staging"),
+        ("[Draft] Deploy web v1.3.0", "[Draft] Deploy web v1.4.0 to staging"),
+        ("(DRAFT) Deploy web v1.3.0", "(DRAFT) Deploy web v1.4.0 to staging"),
+        ("Drafted: Deploy web v1.3.0", "Deploy web v1.4.0 to staging"),
+        ("Deploy Draft: web", "Deploy web v1.4.0 to staging"),
+    ],
+)
+def test_draft_title_keeps_only_a_leading_draft_prefix(current: str, planned: str):
+    """A leading GitLab Draft prefix is kept in any case; nothing else is."""
+    assert draft_title(current, "Deploy web v1.4.0 to staging") == planned
+
+
+async def test_deploy_keeps_a_draft_title(run: Deployer, project: Any) -> None:
+    """alice marks the MR as a draft; the next deploy updates the tag in the
+    title and keeps the draft."""
+    first = await run("v1.3.0")
+    mr = project.mergerequests.get(first.merge_request.iid)
+    mr.title = f"Draft: {mr.title}"
+    mr.save()
+
+    await run("v1.4.0")
+
+    mr = project.mergerequests.get(first.merge_request.iid)
+    assert mr.title == "Draft: Deploy web v1.4.0 to staging"
 
 
 async def test_record_names_the_commit_the_bot_wrote(
