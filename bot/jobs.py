@@ -25,8 +25,8 @@ import structlog
 from bot.config import Config, load_config, read_gitlab_token
 from bot.deploy import DeployRequest, DeployResult, KeyedLocks, deploy
 from bot.errors import GitLabError
-from bot.gitlab import GitLab, RetryPolicy
-from bot.record import Source
+from bot.gitlab import GitLab, MergeRequest, RetryPolicy
+from bot.record import Source, parse_marker
 
 POLL_SECONDS = 5.0
 # What a dry run would have done, by the status the real call answers.
@@ -85,7 +85,10 @@ async def _run(
     try:
         result = await deploy(request, config=config, gitlab=gitlab, locks=KeyedLocks())
         if wait == "merged" and result.merge_request and not request.dry_run:
-            await wait_for_merge(gitlab, result.merge_request.iid, timeout)
+            iid = result.merge_request.iid
+            await wait_for_merge(
+                gitlab, iid, timeout, tag=request.tag, digest=request.digest
+            )
             result = replace(result, status="merged")
         return result
     finally:
@@ -107,12 +110,24 @@ def connect(config: Config, token: str) -> GitLab:
 
 
 async def wait_for_merge(
-    gitlab: GitLab, iid: int, timeout: float, interval: float = POLL_SECONDS
+    gitlab: GitLab,
+    iid: int,
+    timeout: float,
+    interval: float = POLL_SECONDS,
+    *,
+    tag: str | None = None,
+    digest: str | None = None,
 ) -> None:
-    """Poll the MR until merged; raise ``NotMerged`` if closed or out of time."""
+    """Poll the MR until merged with our ``tag`` and ``digest`` (those given);
+    raise ``NotMerged`` if closed, superseded or out of time.
+
+    The bot keeps one MR per key: a newer deploy rewrites this very MR, so
+    its record, not its state alone, says whether ours is the one merged.
+    """
     deadline = time.monotonic() + timeout
     while True:
         mr = await gitlab.fetch_merge_request(iid)
+        _ensure_not_superseded(mr, iid, tag, digest)
         if mr.state == "merged":
             return
         if mr.state == "closed":
@@ -120,6 +135,25 @@ async def wait_for_merge(
         if time.monotonic() + interval > deadline:
             raise NotMerged(f"wait merged: !{iid} not merged within {timeout:g}s")
         await asyncio.sleep(interval)
+
+
+def _ensure_not_superseded(
+    mr: MergeRequest, iid: int, tag: str | None, digest: str | None
+) -> None:
+    """Raise ``NotMerged`` when ``mr``'s record proposes another tag or digest
+    than ours (a record that cannot be read proposes nothing of ours)."""
+    record = parse_marker(mr.description)
+    proposed = (None, None) if record is None else (record.tag, record.digest)
+    if (tag is None or proposed[0] == tag) and (
+        digest is None or proposed[1] == digest
+    ):
+        return
+    theirs = "@".join(part for part in proposed if part) or "no readable record"
+    ours = "@".join(part for part in (tag, digest) if part)
+    raise NotMerged(
+        f"wait merged: superseded: !{iid} now proposes {theirs}, not {ours}"
+        + (" (and was merged with it)" if mr.state == "merged" else "")
+    )
 
 
 def ci_source(environ: Mapping[str, str]) -> Source | None:

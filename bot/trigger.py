@@ -7,8 +7,9 @@ on success (``unchanged: <tag> is already on <branch>`` when there is no
 merge request), the bot's own message on a refusal. 5xx, 429 and connection
 failures are retried until ``--timeout`` (a 429's Retry-After is obeyed);
 a 4xx is final. ``--wait merged`` polls the deployment until the target
-branch runs the tag, and fails as soon as the merge request is gone
-without it (closed, or superseded by another tag).
+branch runs the tag, and fails as soon as it never will: the open merge
+request proposes another tag or digest (superseded), or none is open and
+the target runs something else (closed).
 """
 
 from __future__ import annotations
@@ -198,21 +199,41 @@ def wait_for_merge(
 def is_merged(status: dict, tag: str | None, digest: str | None) -> bool:
     """Whether the deployment status shows ours merged; raise if it never will.
 
-    With an open merge request we keep waiting. Without one, the target
-    branch either runs what we asked for (merged) or not: the merge request
-    was closed, or another tag replaced ours.
+    Merged means the target branch runs our tag (or, without one, digest).
+    Otherwise we keep waiting only while the open merge request proposes
+    ours: one for another tag or digest superseded ours, and none at all
+    means ours was closed or replaced on the target.
     """
-    if status.get("merge_request"):
-        return False
-    wanted, running = (
-        (tag, status.get("tag")) if tag else (digest, status.get("digest"))
-    )
-    if running == wanted:
+    if _matches(status, tag, digest):
         return True
+    request = status.get("merge_request")
+    if request and _matches(request, tag, digest):
+        return False
+    wanted = _describe(tag, digest)
+    if request:
+        proposed = _describe(request.get("tag"), request.get("digest"))
+        raise NotMerged(
+            f"wait merged: superseded: the open merge request !{request.get('iid')} "
+            f"now proposes {proposed}, not {wanted}"
+        )
+    running = _describe(status.get("tag"), status.get("digest"))
     raise NotMerged(
         f"wait merged: no open merge request and the target runs {running}, "
         f"not {wanted}: the merge request was closed or superseded"
     )
+
+
+def _matches(found: dict, tag: str | None, digest: str | None) -> bool:
+    """Whether ``found`` (a status or its merge request) names our tag and
+    digest (each only when we gave it)."""
+    return (tag is None or found.get("tag") == tag) and (
+        digest is None or found.get("digest") == digest
+    )
+
+
+def _describe(tag: str | None, digest: str | None) -> str:
+    """``v1.2.0``, ``sha256:...`` or ``v1.2.0@sha256:...``; ``nothing``."""
+    return "@".join(part for part in (tag, digest) if part) or "nothing"
 
 
 def outcome_line(body: dict) -> str:

@@ -12,7 +12,7 @@ import pytest
 from bot.cli import main
 from bot.jobs import NotMerged, wait_for_merge
 from bot.sandbox.server import SandboxThread
-from tests.deploy.conftest import DATA
+from tests.deploy.conftest import DATA, Deployer
 from tests.gitlab.world import Control, adapter
 
 
@@ -192,3 +192,23 @@ async def test_wait_for_merge(sandbox: SandboxThread, project: Any) -> None:
     await wait_for_merge(client, merged.iid, timeout=5, interval=0.01)
     with pytest.raises(NotMerged, match=f"!{closed.iid} was closed without a merge"):
         await wait_for_merge(client, closed.iid, timeout=5, interval=0.01)
+
+
+async def test_wait_for_merge_fails_once_a_newer_tag_supersedes_ours(
+    run: Deployer, sandbox: SandboxThread, project: Any
+) -> None:
+    """v1.3.0 opens the MR, v1.4.0 rewrites it: waiting for v1.3.0 fails at
+    once while it is open, and still fails once it merged with v1.4.0; waiting
+    for v1.4.0 (or its digest-less request) ends with the merge."""
+    client = adapter(sandbox.url, sandbox.root_token, project.path_with_namespace)
+    ours = await run("v1.3.0")
+    await run("v1.4.0")
+    iid = ours.merge_request.iid
+
+    with pytest.raises(NotMerged, match=f"superseded: !{iid} now proposes v1.4.0"):
+        await wait_for_merge(client, iid, timeout=5, interval=0.01, tag="v1.3.0")
+    project.mergerequests.get(iid).merge()
+    with pytest.raises(NotMerged, match="not v1.3.0 \\(and was merged with it\\)"):
+        await wait_for_merge(client, iid, timeout=5, interval=0.01, tag="v1.3.0")
+    await wait_for_merge(client, iid, timeout=5, interval=0.01, tag="v1.4.0")
+    client.close()

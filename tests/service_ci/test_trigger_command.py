@@ -347,6 +347,52 @@ def test_wait_merged_fails_when_the_mr_is_gone_without_the_tag(
     ) in capsys.readouterr().err
 
 
+def test_wait_merged_fails_at_once_when_an_open_mr_supersedes_the_tag(
+    stub: Any, ci_env: None, sleeps: list[float], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The open MR now proposes v1.3.0 (a newer deploy updated it): ours will
+    never be merged; exit 1 at the first poll, naming both tags."""
+    bot = stub(CREATED, status({**OPEN, "tag": "v1.3.0"}, "v1.0.0"))
+
+    assert run(bot.url, "--wait", "merged") == 1
+
+    assert len(bot.received) == 2
+    assert sleeps == []
+    assert (
+        "superseded: the open merge request !7 now proposes v1.3.0, not v1.2.0"
+    ) in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("answer", "tag", "digest", "merged"),
+    [
+        ({"tag": "v1.2.0", "merge_request": None}, "v1.2.0", None, True),
+        ({"tag": "v1.2.0", "merge_request": {"tag": "v1.3.0"}}, "v1.2.0", None, True),
+        ({"tag": "v1.0.0", "merge_request": {"tag": "v1.2.0"}}, "v1.2.0", None, False),
+        ({"digest": "sha256:b", "merge_request": {"digest": "sha256:a"}},
+         None, "sha256:a", False),
+        ({"digest": "sha256:a", "merge_request": None}, None, "sha256:a", True),
+        ({"tag": "v1.0.0", "merge_request": {"tag": "v1.3.0"}}, "v1.2.0", None,
+         "superseded"),
+        ({"digest": "sha256:b", "merge_request": {"digest": "sha256:c"}},
+         None, "sha256:a", "superseded"),
+        ({"tag": "v1.2.0", "digest": "sha256:b", "merge_request": None},
+         "v1.2.0", "sha256:a", "closed"),
+        ({"tag": "v1.3.0", "merge_request": None}, "v1.2.0", None, "closed"),
+    ],
+)  # fmt: skip
+def test_is_merged_needs_our_tag_on_the_target(
+    answer: dict[str, Any], tag: str | None, digest: str | None, merged: Any
+) -> None:
+    """Merged only when the target runs our tag and digest; an open MR for
+    ours waits; an open MR for another, or none, fails at once."""
+    if isinstance(merged, bool):
+        assert trigger.is_merged(answer, tag, digest) is merged
+        return
+    with pytest.raises(trigger.NotMerged, match=merged):
+        trigger.is_merged(answer, tag, digest)
+
+
 def test_wait_merged_against_the_real_bot_returns_after_a_human_merge(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
