@@ -95,7 +95,7 @@ def _merge_or_wait(
     """Merge when nothing blocks; with GitLab's auto-merge, also while running."""
     sha = state.mr.sha
     waits = _auto_merge_waits(state)
-    if state.policy.merge_method == "gitlab_auto_merge" and codes <= waits:
+    if uses_gitlab_auto_merge(state) and codes <= waits:
         if codes and state.mr.merge_when_pipeline_succeeds:
             return Wait(
                 (
@@ -107,6 +107,18 @@ def _merge_or_wait(
     if reasons:
         return Wait(reasons)
     return Merge(sha)
+
+
+def uses_gitlab_auto_merge(state: GateInput) -> bool:
+    """Whether the gate may hand the merge to GitLab's auto-merge.
+
+    Only when the project requires pipelines to succeed: otherwise a pipeline
+    that fails between the gate's read and the request is merged by GitLab at
+    once, so the gate waits for the pipeline and merges itself (SHA-guarded).
+    """
+    return state.policy.merge_method == "gitlab_auto_merge" and (
+        state.pipeline_must_succeed
+    )
 
 
 def _auto_merge_waits(state: GateInput) -> frozenset[str]:
