@@ -9,7 +9,9 @@ of them moved since they were last reconciled (``bot.gate.notes``).
 
 - ``Merge``: drop the failure label, merge naming the head SHA, then read the
   merge request back; only a ``merged`` state read from GitLab counts. A
-  405/406/409/422 answer decides again from a fresh read.
+  405/406/409/422 answer decides again from a fresh read, unless the
+  adapter's ``merge`` found the MR merged at our SHA (an answer lost after
+  GitLab merged): that is our merge.
 - ``Wait``: nothing; while GitLab is still checking mergeability, read again
   a few times with a growing pause (never merge during ``checking``).
 - ``ReportFailure``: the ``gitops::pipeline-failed`` label (never while

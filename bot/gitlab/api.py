@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.gitlab.calls import Transport
+from bot.gitlab.calls import Recover, Transport
 from bot.gitlab.paths import encode
 
 
@@ -31,12 +31,14 @@ class ProjectApi:
         body: dict[str, Any] | None = None,
         absolute: bool = False,
         deadline_seconds: float | None = None,
+        recover: Recover | None = None,
     ) -> Any:
         """Make one call relative to the project (or the API root when
         ``absolute``); return the decoded body.
 
         ``deadline_seconds`` shortens the retry deadline for a call the
-        caller can do without.
+        caller can do without; ``recover`` finds a write whose answer was
+        lost done (see ``Transport.request``).
         """
         prefix = "" if absolute else self._base
         answer = await self.transport.request(
@@ -46,6 +48,7 @@ class ProjectApi:
             query=query,
             body=body,
             deadline_seconds=deadline_seconds,
+            recover=recover,
         )
         return answer.body
 

@@ -8,7 +8,10 @@ every request (``obey_rate_limit=False``, ``max_retries=0``,
 - 429 waits for ``Retry-After`` (seconds), else jittered exponential backoff;
 - 5xx except 501, timeouts and connection resets back off the same way;
 - everything stops at the overall deadline and raises ``GitLabUnavailable``;
-- any other answer is definite: mapped once by ``errors.error_for``.
+- any other answer is definite: mapped once by ``errors.error_for``;
+- a caller's ``recover`` check runs before each retry that follows a 5xx or
+  a lost answer (the request may have been carried out): when it finds the
+  result, that is the answer and nothing is sent again.
 
 Every attempt is counted per route and status in a ``CallCounter``, and
 every retry (at the point where tenacity decides to try again) by the
@@ -26,7 +29,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import gitlab
 import requests
@@ -104,6 +107,19 @@ class Answer:
     headers: dict[str, str]
 
 
+Recover = Callable[[], Awaitable[Any]]
+
+
+class _Request(NamedTuple):
+    """One request as ``Transport._attempt`` sends it."""
+
+    step: str
+    route: str
+    path: str
+    query: dict[str, Any] | None
+    body: dict[str, Any] | None
+
+
 class _Transient(Exception):
     """An attempt that may succeed if repeated; internal to this module."""
 
@@ -144,12 +160,16 @@ class Transport:
         query: dict[str, Any] | None = None,
         body: dict[str, Any] | None = None,
         deadline_seconds: float | None = None,
+        recover: Recover | None = None,
     ) -> Answer:
         """Send ``route`` (``"VERB /template"``) to ``path``; retry what is transient.
 
         Raises ``GitLabUnavailable`` past the deadline (the policy's, or a
         shorter ``deadline_seconds``), and the error that ``error_for`` names
-        for any other failure.
+        for any other failure. ``recover`` (for a write that is not
+        idempotent) returns the body of the write found done, or None; it
+        runs before a retry after a 5xx or no answer, and its own errors
+        propagate.
         """
         deadline = min(self._policy.deadline_seconds, deadline_seconds or math.inf)
         retrying = AsyncRetrying(
@@ -161,13 +181,32 @@ class Transport:
             reraise=True,
             sleep=self._sleep,
         )
+        request = _Request(step, route, path, query, body)
+        faults: list[_Transient] = []
         try:
             async for attempt in retrying:
                 with attempt:
-                    return await self._attempt(step, route, path, query, body)
+                    return await self._attempt_unless_done(request, recover, faults)
         except _Transient as fault:
             raise GitLabUnavailable(step, fault.status, _gave_up(fault)) from fault
         raise AssertionError("unreachable: tenacity either returns or raises")
+
+    async def _attempt_unless_done(
+        self, request: _Request, recover: Recover | None, faults: list[_Transient]
+    ) -> Answer:
+        """Attempt ``request``, unless ``recover`` finds it was done by an
+        attempt whose answer was a 5xx or lost; add a transient fault to
+        ``faults``."""
+        if recover is not None and faults and _may_have_applied(faults[-1]):
+            found = await recover()
+            if found is not None:
+                log.info("gitlab call found done", step=request.step)
+                return Answer(body=found, headers={})
+        try:
+            return await self._attempt(*request)
+        except _Transient as fault:
+            faults.append(fault)
+            raise
 
     async def _attempt(
         self,
@@ -273,6 +312,12 @@ def _stops_early(state: RetryCallState, deadline: float) -> bool:
         return False
     elapsed = time.monotonic() - state.start_time
     return elapsed + fault.retry_after > deadline
+
+
+def _may_have_applied(fault: _Transient) -> bool:
+    """Whether GitLab may have carried out a request that ended with ``fault``:
+    a 5xx or no answer may come after the work; a 429 comes before it."""
+    return fault.status != 429
 
 
 def _fault_of(state: RetryCallState) -> _Transient | None:

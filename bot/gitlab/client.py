@@ -16,10 +16,17 @@ from dataclasses import dataclass
 from typing import Any
 
 import gitlab
+import structlog
 
 from bot.gitlab.api import ProjectApi
 from bot.gitlab.calls import CallCounter, RetryPolicy, Transport
-from bot.gitlab.errors import GitLabNotFound
+from bot.gitlab.errors import (
+    GitLabCallError,
+    GitLabConflict,
+    GitLabNotFound,
+    GitLabRejected,
+    GitLabUnavailable,
+)
 from bot.gitlab.models import (
     Branch,
     Commit,
@@ -39,7 +46,11 @@ from bot.gitlab.paths import MR, encode
 from bot.gitlab.paths import mr_path as _mr
 from bot.gitlab.reviews import ReviewCalls, Tier
 
+log = structlog.get_logger(__name__)
+
 PER_PAGE = 100
+# The answers to a merge that the retry of a merge already done may get.
+MERGE_REFUSALS = frozenset({405, 406, 409, 422})
 
 
 @dataclass(frozen=True)
@@ -290,17 +301,42 @@ class GitLab(ReviewCalls):
         """Merge exactly ``sha`` (1 call): 409 ``GitLabConflict`` if the head moved.
 
         ``auto_merge`` asks GitLab to merge when the pipeline succeeds instead.
+        The retry after a lost answer may find the merge done (405), and a
+        lost answer may outlast the deadline: after a 405/406/409/422 or
+        ``GitLabUnavailable`` the MR is read once (1 call), and when it is
+        merged at ``sha`` with a merge commit, that is the answer.
         """
         query: dict[str, Any] = {"sha": sha}
         if auto_merge:
             query["merge_when_pipeline_succeeds"] = True
-        data = await self._api.call(
-            f"merge !{iid} at {sha[:12]}",
-            f"PUT {MR}/merge",
-            f"{_mr(iid)}/merge",
-            query=query,
-        )
+        try:
+            data = await self._api.call(
+                f"merge !{iid} at {sha[:12]}",
+                f"PUT {MR}/merge",
+                f"{_mr(iid)}/merge",
+                query=query,
+            )
+        except (GitLabConflict, GitLabRejected, GitLabUnavailable) as error:
+            merged = await self._merged_after(error, iid, sha)
+            if merged is None:
+                raise
+            return merged
         return parse_merge_request(data)
+
+    async def _merged_after(
+        self, error: GitLabCallError, iid: int, sha: str
+    ) -> MergeRequest | None:
+        """``!iid`` read again after ``error`` on its merge, if it is merged at
+        ``sha`` (by an attempt whose answer was lost); else None."""
+        if error.status not in MERGE_REFUSALS and not isinstance(
+            error, GitLabUnavailable
+        ):
+            return None
+        mr = await self.fetch_merge_request(iid)
+        if mr.state != "merged" or not mr.merge_commit_sha or mr.sha != sha:
+            return None
+        log.info("merge found done", iid=iid, sha=sha, after=error.status)
+        return mr
 
     async def cancel_auto_merge(self, iid: int) -> None:
         """Cancel GitLab's auto-merge (1 call); 405 when none was set."""

@@ -103,6 +103,7 @@ class MergeRequest:
     merge_when_pipeline_succeeds: bool = False
     # GitLab's count of the non-system notes; None when the answer lacks it.
     user_notes_count: int | None = None
+    merge_commit_sha: str | None = None
 
 
 @dataclass(frozen=True)
@@ -245,6 +246,7 @@ def parse_merge_request(data: dict[str, Any]) -> MergeRequest:
         has_conflicts=bool(data.get("has_conflicts")),
         merge_when_pipeline_succeeds=bool(data.get("merge_when_pipeline_succeeds")),
         user_notes_count=_optional_int(data.get("user_notes_count")),
+        merge_commit_sha=data.get("merge_commit_sha"),
     )
 
 

@@ -25,6 +25,7 @@ from bot.gitlab.paths import MR, encode
 from bot.gitlab.paths import mr_path as _mr
 
 Tier = Literal["auto", "free", "premium"]
+NOTES_PAGE = 20  # notes read to find one whose answer was lost
 
 
 class ReviewCalls:
@@ -66,16 +67,39 @@ class ReviewCalls:
     async def post_note(self, iid: int, body: str) -> Note:
         """Comment on a merge request (1 call).
 
-        A retry after a lost answer may post the comment twice: GitLab has no
-        idempotency key for notes.
+        GitLab has no idempotency key for notes: before a retry after a 5xx
+        or a lost answer, the newest notes are read (1 call, and the token's
+        user once per process), and a note by the bot with this very body
+        is taken as the one posted instead of posting it again.
         """
+
+        async def posted() -> dict[str, Any] | None:
+            return await self._newest_note_of_ours(iid, body)
+
         data = await self._api.call(
             f"post_note on !{iid}",
             f"POST {MR}/notes",
             f"{_mr(iid)}/notes",
             body={"body": body},
+            recover=posted,
         )
         return parse_note(data)
+
+    async def _newest_note_of_ours(self, iid: int, body: str) -> dict[str, Any] | None:
+        """The newest note on ``!iid`` by the token's user with ``body``, among
+        the newest page of notes (1 call)."""
+        user_id, _ = await self.fetch_current_user()
+        notes = await self._api.call(
+            f"fetch_notes !{iid} (was the note posted?)",
+            f"GET {MR}/notes",
+            f"{_mr(iid)}/notes",
+            query={"sort": "desc", "order_by": "created_at", "per_page": NOTES_PAGE},
+        )
+        for note in notes or ():
+            author = (note.get("author") or {}).get("id")
+            if author == user_id and note.get("body") == body:
+                return dict(note)
+        return None
 
     async def award_emoji(
         self, iid: int, name: str, note_id: int | None = None

@@ -178,6 +178,8 @@ async def fault_middleware(request: web.Request, handler: Any) -> web.StreamResp
     fault = request.app[STATE_KEY].faults.take(request.method, request.path)
     if fault is None:
         return await handler(request)
+    if fault.after:
+        await handler(request)  # a refusal raises here and is answered as is
     if fault.drop:
         if request.transport is not None:
             request.transport.abort()

@@ -2,7 +2,10 @@
 
 Faults apply to the next N requests whose method and URL path match:
 an error status (500/502/503, or 429 with Retry-After), a delay, or a
-dropped connection. Webhook faults drop or duplicate deliveries.
+dropped connection. With ``"after": true`` an error status or a drop comes
+once the request was handled (its change made, its webhooks queued): a lost
+answer to a write that happened. A request the handler refuses keeps its
+own answer. Webhook faults drop or duplicate deliveries.
 Every control needs an administrator's token.
 """
 
@@ -39,6 +42,7 @@ class Fault:
     retry_after: int | None = None
     delay_ms: int | None = None
     drop: bool = False
+    after: bool = False
 
     def describe(self) -> dict[str, Any]:
         """Return the fault as the JSON it was created from."""
@@ -52,6 +56,8 @@ class Fault:
                 shown[key] = getattr(self, key)
         if self.drop:
             shown["drop"] = True
+        if self.after:
+            shown["after"] = True
         return shown
 
 
@@ -135,7 +141,18 @@ def parse_fault(body: dict[str, Any]) -> Fault | tuple[str, int]:
         fault.delay_ms = to_int(body["delay_ms"], "delay_ms")
     else:
         fault.drop = True
+    fault.after = _after(body, fault)
     return fault
+
+
+def _after(body: dict[str, Any], fault: Fault) -> bool:
+    """Validate ``after``: only a 5xx status or a drop can follow the handler."""
+    after = body.get("after", False)
+    if not isinstance(after, bool):
+        raise grape_error(400, "after must be true or false")
+    if after and not (fault.drop or fault.status in ERROR_STATUSES):
+        raise grape_error(400, "after needs drop or a status of 500, 502, 503")
+    return after
 
 
 async def post_fault(request: web.Request) -> web.Response:

@@ -87,6 +87,39 @@ def test_drop_closes_the_connection(sandbox, gl) -> None:
     assert gl.projects.list() == []
 
 
+@pytest.mark.parametrize(
+    ("fault", "error"),
+    [
+        ({"status": 502}, gitlab.GitlabCreateError),
+        ({"drop": True}, requests.exceptions.ConnectionError),
+    ],
+)
+def test_after_fault_loses_the_answer_of_a_done_write(
+    sandbox, gl, fault, error
+) -> None:
+    """With after, the write is made and then its answer is a 502 or lost."""
+    shown = _fault(sandbox, method="POST", path=PROJECTS, after=True, **fault)
+
+    with pytest.raises(error):
+        gl.projects.create({"name": "app"})
+
+    assert shown["after"] is True
+    assert [project.name for project in gl.projects.list()] == ["app"]
+    assert _control(sandbox, "GET", "faults").json() == []
+
+
+def test_after_fault_keeps_a_refusal(sandbox, gl) -> None:
+    """A request the handler refuses keeps its own answer under an after fault."""
+    gl.projects.create({"name": "app"})
+    _fault(sandbox, method="POST", path=PROJECTS, after=True, status=502)
+
+    with pytest.raises(gitlab.GitlabCreateError) as refused:
+        gl.projects.create({"name": "app"})
+
+    assert refused.value.response_code == 400
+    assert len(gl.projects.list()) == 1
+
+
 def test_delay_slows_the_answer(sandbox, gl) -> None:
     """A delay fault holds the answer at least delay_ms, then answers normally."""
     _fault(sandbox, method="GET", path=PROJECTS, count=1, delay_ms=150)
@@ -162,6 +195,18 @@ def test_request_log_counts_routes(sandbox, make_project) -> None:
             "exactly one of status, delay_ms, drop is required",
         ),
         ({"webhooks": "explode"}, "webhooks does not have a valid value"),
+        (
+            {"path": "x", "delay_ms": 5, "after": True},
+            "after needs drop or a status of 500, 502, 503",
+        ),
+        (
+            {"path": "x", "status": 429, "after": True},
+            "after needs drop or a status of 500, 502, 503",
+        ),
+        (
+            {"path": "x", "status": 502, "after": "yes"},
+            "after must be true or false",
+        ),
     ],
 )
 def test_invalid_faults_are_refused(sandbox, body, message) -> None:
