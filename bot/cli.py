@@ -63,6 +63,9 @@ def _add_bump(commands: argparse._SubParsersAction) -> None:
     bump.add_argument("--tag", metavar="T")
     bump.add_argument("--digest", metavar="D")
     bump.add_argument(
+        "--new-name", metavar="REPO", help="kustomize: also set the entry's newName"
+    )
+    bump.add_argument(
         "--kind",
         default="auto",
         choices=["auto", "kustomize", "helm", "manifest", "argocd", "flux"],

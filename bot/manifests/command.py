@@ -20,7 +20,14 @@ def run(args: argparse.Namespace) -> int:
     path = Path(args.file)
     text = read_text(path)
     target = Target(kind=args.kind, image=args.image, key=args.key, policy=args.policy)
-    result = edit(text, args.file, target, tag=args.tag, digest=args.digest)
+    result = edit(
+        text,
+        args.file,
+        target,
+        tag=args.tag,
+        digest=args.digest,
+        new_name=args.new_name,
+    )
 
     if args.stdout:
         write_stdout(result.text)

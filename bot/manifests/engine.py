@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 from bot.errors import InvalidInput
 from bot.manifests import argocd, flux, helm, kustomize, workloads
-from bot.manifests.detect import resolve
+from bot.manifests.detect import Detected, resolve
 from bot.manifests.errors import TargetNotFound, WrongTarget
-from bot.manifests.model import CurrentImage, EditResult, Site, Target
-from bot.manifests.references import validate_digest, validate_tag
+from bot.manifests.model import CurrentImage, EditResult, Request, Site, Target
+from bot.manifests.references import (
+    validate_digest,
+    validate_repository,
+    validate_tag,
+)
 from bot.manifests.splice import apply, to_changes, unified_diff
 from bot.manifests.yamltext import Parsed, parse
 
@@ -31,19 +36,26 @@ def edit(
     *,
     tag: str | None = None,
     digest: str | None = None,
+    new_name: str | None = None,
 ) -> EditResult:
     """Return ``text`` with the target moved to ``tag`` and/or ``digest``.
+
+    ``new_name`` (kustomize only) also sets the entry's ``newName``, the
+    repository kustomize substitutes for the image's name.
 
     Raises ManifestError (an InvalidInput) when the request or the file
     does not allow a safe edit; a target already current is a no-op.
     """
-    if tag is None and digest is None:
-        raise InvalidInput("nothing to set: give a tag, a digest or both")
+    if tag is None and digest is None and new_name is None:
+        raise InvalidInput(
+            "nothing to set: give a tag, a digest or both (kustomize: or a new name)"
+        )
     tag = validate_tag(tag) if tag is not None else None
     digest = validate_digest(digest) if digest is not None else None
+    new_name = validate_repository(new_name) if new_name is not None else None
 
     parsed = parse(text, path)
-    sites = _locate(parsed, target)
+    sites = _locate(parsed, target, Request(tag, digest, new_name))
     edits = tuple(edit for site in sites for edit in site.plan(tag, digest))
     new_text = apply(parsed, edits) if edits else text
 
@@ -63,18 +75,22 @@ def find_current(text: str, path: str, target: Target) -> tuple[CurrentImage, ..
     return tuple(site.current for site in _locate(parse(text, path), target))
 
 
-def _locate(parsed: Parsed, target: Target) -> tuple[Site, ...]:
+def _locate(
+    parsed: Parsed, target: Target, request: Request | None = None
+) -> tuple[Site, ...]:
+    """The sites of ``target``; with a ``request``, checked against what it sets."""
     detected = resolve(parsed, target)
     kind = detected.kind
     if kind not in FINDERS:
         raise InvalidInput(
             f"unknown kind {kind!r}; expected one of {', '.join(FINDERS)}"
         )
+    finder = _finder(parsed, detected, request)
     if not parsed.lines:
         raise TargetNotFound(f"{parsed.path}: the file is empty")
 
     try:
-        return FINDERS[kind](parsed, target)
+        return finder(parsed, target)
     except WrongTarget as error:
         hint = "; --kind chooses another" if target.kind == "auto" else ""
         raise WrongTarget(
@@ -91,3 +107,20 @@ def _locate(parsed: Parsed, target: Target) -> tuple[Site, ...]:
                 f"{errors[0]}; the other documents parse but {not_found}"
             ) from None
         raise errors[0] from None
+
+
+def _finder(parsed: Parsed, detected: Detected, request: Request | None) -> SiteFinder:
+    """The kind's site finder, given the request's fields where it uses them."""
+    kind = detected.kind
+    if request is None:
+        return FINDERS[kind]
+    if request.new_name is not None and kind != "kustomize":
+        raise InvalidInput(
+            f"{parsed.path}: a new image name (--new-name) is a kustomize images "
+            f"field; this file is {kind} (from {detected.reason})"
+        )
+    if kind == "kustomize":
+        return partial(kustomize.find_sites, new_name=request.new_name)
+    if kind == "flux":
+        return partial(flux.find_sites, requested=request.fields)
+    return FINDERS[kind]

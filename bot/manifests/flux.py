@@ -3,12 +3,15 @@
 As in Flux's image-automation-controller, a value marked ``ns:name:tag``
 takes the new tag, ``:digest`` the new digest, ``:name`` is left alone,
 and an unsuffixed marker holds a whole reference whose repository is kept.
-Markers of other policies are never touched, even with the same value.
+Markers of other policies are never touched, even with the same value. A
+request none of the policy's markers can take (a digest for ``:tag``
+markers only) is refused rather than reported as already current.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
@@ -23,11 +26,31 @@ from bot.manifests.yamltext import Document, Parsed
 
 MARKER = re.compile(r'#\s*\{\s*"\$imagepolicy"\s*:\s*"([^"]*)"\s*\}')
 FIELDS = ("tag", "digest", "name")
+# What a marker with each field suffix (None: no suffix) can take.
+TAKES: dict[str | None, tuple[str, ...]] = {
+    None: ("tag", "digest"),
+    "tag": ("tag",),
+    "digest": ("digest",),
+    "name": (),
+}
+TAKES_TEXT = {
+    None: "a whole reference: tag and digest",
+    "tag": "a tag only",
+    "digest": "a digest only",
+    "name": "nothing: the image name stays",
+}
 Holder = tuple[Document, Node | None, ScalarNode]
 
 
-def find_sites(parsed: Parsed, target: Target) -> tuple[Site, ...]:
-    """Return one site per value marked with the target policy."""
+def find_sites(
+    parsed: Parsed, target: Target, requested: tuple[str, ...] = ()
+) -> tuple[Site, ...]:
+    """Return one site per value marked with the target policy.
+
+    ``requested`` names the fields an edit sets ("tag", "digest"); when
+    none of the policy's markers takes any of them, UnsupportedEdit; when
+    only some are taken, the first site notes what is not written.
+    """
     policy = _target_policy(target)
     markers = _markers(parsed)
     wanted = {line: field for line, (name, field) in markers.items() if name == policy}
@@ -37,6 +60,10 @@ def find_sites(parsed: Parsed, target: Target) -> tuple[Site, ...]:
             f"{parsed.path}: no $imagepolicy marker for {policy!r}; "
             f"policies marked: {found_list(found)}"
         )
+
+    if requested:
+        _ensure_takes(parsed.path, policy, wanted, requested)
+    note = _untaken_note(parsed.path, policy, wanted, requested)
 
     holders = _holders(parsed, set(wanted))
     sites = []
@@ -48,6 +75,8 @@ def find_sites(parsed: Parsed, target: Target) -> tuple[Site, ...]:
                 f"{parsed.path}:{line + 1}: the {policy!r} marker is not on a value"
             )
         sites.append(_site(parsed, holders[line], field))
+    if sites and note:
+        sites[0] = replace(sites[0], note=note)
     return tuple(sites)
 
 
@@ -58,6 +87,47 @@ def _target_policy(target: Target) -> str:
             f"--policy {policy!r} must be NAMESPACE:NAME (no field suffix)"
         )
     return policy
+
+
+def _ensure_takes(
+    path: str, policy: str, wanted: dict[int, str | None], requested: tuple[str, ...]
+) -> None:
+    """Refuse a request that none of the policy's markers can take."""
+    takes = {field for suffix in wanted.values() for field in TAKES[suffix]}
+    if takes.intersection(requested):
+        return
+
+    found = "; ".join(
+        f"line {line + 1} {_marker_text(policy, suffix)} takes {TAKES_TEXT[suffix]}"
+        for line, suffix in sorted(wanted.items())
+    )
+    hint = (
+        f"pass --{' and --'.join(sorted(takes))}"
+        if takes
+        else "add a :tag or :digest marker for it"
+    )
+    raise UnsupportedEdit(
+        f"{path}: no $imagepolicy marker for {policy!r} takes a "
+        f"{' or '.join(requested)}: {found}; {hint}"
+    )
+
+
+def _untaken_note(
+    path: str, policy: str, wanted: dict[int, str | None], requested: tuple[str, ...]
+) -> str:
+    """Name the requested fields that no marker of the policy takes, if any."""
+    takes = {field for suffix in wanted.values() for field in TAKES[suffix]}
+    untaken = [field for field in requested if field not in takes]
+    if not untaken:
+        return ""
+    return (
+        f"{path}: no $imagepolicy marker for {policy!r} takes a "
+        f"{' or '.join(untaken)}; it is not written"
+    )
+
+
+def _marker_text(policy: str, suffix: str | None) -> str:
+    return f"{policy}:{suffix}" if suffix else policy
 
 
 def _markers(parsed: Parsed) -> dict[int, tuple[str, str | None]]:

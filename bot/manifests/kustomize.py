@@ -1,14 +1,16 @@
 """Kustomize ``images:`` entries, with ``kustomize edit set image`` semantics.
 
 The entry whose ``name`` (or else ``newName``) equals the target gets
-``newTag`` and ``digest``; a missing field is inserted in kustomize's field
-order, a missing entry is appended to the list, and a missing ``images:``
-is added at the end of the document, each in the file's own list style. A
-new tag without a digest removes a stale ``digest``: kustomize would pin
-the old image by it.
+``newTag``, ``digest`` and, when asked, ``newName``; a missing field is
+inserted in kustomize's field order, a missing entry is appended to the
+list, and a missing ``images:`` is added at the end of the document, each
+in the file's own list style. A new tag without a digest removes a stale
+``digest``: kustomize would pin the old image by it.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from ruamel.yaml.nodes import MappingNode, Node, SequenceNode
 
@@ -34,8 +36,14 @@ from bot.manifests.yamltext import Document, Parsed
 FIELD_ORDER = ("name", "newName", "newTag", "digest")
 
 
-def find_sites(parsed: Parsed, target: Target) -> tuple[Site, ...]:
-    """Return the one site for ``target.image``: its entry, or where to add it."""
+def find_sites(
+    parsed: Parsed, target: Target, new_name: str | None = None
+) -> tuple[Site, ...]:
+    """Return the one site for ``target.image``: its entry, or where to add it.
+
+    ``new_name`` (a validated repository) is also set as the entry's
+    ``newName``, or written in a new entry.
+    """
     name = target.image
     if not name:
         raise WrongTarget("kustomize files need --image NAME")
@@ -43,7 +51,8 @@ def find_sites(parsed: Parsed, target: Target) -> tuple[Site, ...]:
 
     found = lookup(root, "images")
     if found is None or text_of(found[1]) == "":
-        return (_new_images_site(parsed, document, root, found, name),)
+        new = NewEntry(name, new_name)
+        return (_new_images_site(parsed, document, root, found, new),)
     images = found[1]
     if not isinstance(images, SequenceNode) or images.flow_style:
         raise UnsupportedEdit(
@@ -58,8 +67,8 @@ def find_sites(parsed: Parsed, target: Target) -> tuple[Site, ...]:
             f"{parsed.path}: image {name!r} matches entries at lines {lines}"
         )
     if matches:
-        return (_entry_site(parsed, document, matches[0]),)
-    return (_append_site(parsed, document, images, name),)
+        return (_entry_site(parsed, document, matches[0], new_name),)
+    return (_append_site(parsed, document, images, NewEntry(name, new_name)),)
 
 
 def _kustomization(parsed: Parsed) -> tuple[Document, MappingNode]:
@@ -89,7 +98,9 @@ def _matching_entries(images: SequenceNode, name: str) -> list[Node]:
     return []
 
 
-def _entry_site(parsed: Parsed, document: Document, entry: Node) -> Site:
+def _entry_site(
+    parsed: Parsed, document: Document, entry: Node, new_name: str | None
+) -> Site:
     if not isinstance(entry, MappingNode):
         raise UnsupportedEdit(
             f"{parsed.path}:{line_of(document, entry) + 1}: the images entry is not "
@@ -103,6 +114,8 @@ def _entry_site(parsed: Parsed, document: Document, entry: Node) -> Site:
 
     def plan(tag: str | None, digest: str | None) -> tuple[TextEdit, ...]:
         edits: list[TextEdit] = []
+        if new_name:
+            edits += _set_field(parsed, document, entry, "newName", new_name)
         if tag:
             edits += _set_field(parsed, document, entry, "newTag", tag)
         if digest:
@@ -146,11 +159,21 @@ def _drop_digest(parsed: Parsed, document: Document, entry: MappingNode) -> Dele
     return Delete(line, text_of(value) or "")
 
 
+@dataclass(frozen=True)
+class NewEntry:
+    """The ``name`` and optional ``newName`` of an entry to add."""
+
+    name: str
+    new_name: str | None = None
+
+
 def _entry_lines(
-    indent: int, name: str, tag: str | None, digest: str | None
+    indent: int, new: NewEntry, tag: str | None, digest: str | None
 ) -> tuple[str, ...]:
     pad = " " * indent
-    lines = [f"{pad}- name: {render(None, name)}"]
+    lines = [f"{pad}- name: {render(None, new.name)}"]
+    if new.new_name:
+        lines.append(f"{pad}  newName: {render(None, new.new_name)}")
     if tag:
         lines.append(f"{pad}  newTag: {render(None, tag)}")
     if digest:
@@ -159,13 +182,13 @@ def _entry_lines(
 
 
 def _append_site(
-    parsed: Parsed, document: Document, images: SequenceNode, name: str
+    parsed: Parsed, document: Document, images: SequenceNode, new: NewEntry
 ) -> Site:
     after = last_line_of(document, images)
     indent = images.start_mark.column
 
     def plan(tag: str | None, digest: str | None) -> tuple[TextEdit, ...]:
-        return (Insert(after, _entry_lines(indent, name, tag, digest), name),)
+        return (Insert(after, _entry_lines(indent, new, tag, digest), new.name),)
 
     return Site(CurrentImage(None, None, after + 2), plan)
 
@@ -175,7 +198,7 @@ def _new_images_site(
     document: Document,
     root: MappingNode,
     found: tuple[Node, Node] | None,
-    name: str,
+    new: NewEntry,
 ) -> Site:
     if root.flow_style:
         raise UnsupportedEdit(f"{parsed.path}: the kustomization is a flow mapping")
@@ -185,8 +208,8 @@ def _new_images_site(
     after = line_of(document, found[0]) if found else last_line_of(document, root)
 
     def plan(tag: str | None, digest: str | None) -> tuple[TextEdit, ...]:
-        lines = header + _entry_lines(indent, name, tag, digest)
-        return (Insert(after, lines, name),)
+        lines = header + _entry_lines(indent, new, tag, digest)
+        return (Insert(after, lines, new.name),)
 
     return Site(CurrentImage(None, None, after + 2), plan)
 

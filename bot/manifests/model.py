@@ -26,6 +26,21 @@ class Target:
 
 
 @dataclass(frozen=True)
+class Request:
+    """What one edit sets: a tag, a digest and (kustomize only) a new name."""
+
+    tag: str | None = None
+    digest: str | None = None
+    new_name: str | None = None
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The version fields given, in order: "tag", "digest" or both."""
+        given = (("tag", self.tag), ("digest", self.digest))
+        return tuple(name for name, value in given if value)
+
+
+@dataclass(frozen=True)
 class Change:
     """One value changed, inserted (old "") or removed (new "").
 

@@ -17,6 +17,11 @@ _TAG = re.compile(TAG_GRAMMAR)
 _TAG_CHAR = re.compile(r"[A-Za-z0-9._-]")
 _HEX_LENGTHS = {"sha256": 64, "sha512": 128}
 _DOCKER_HUB = ("docker.io", "index.docker.io", "registry-1.docker.io")
+# The distribution reference grammar's name: [host[:port]/]component(/component)*
+_HOST_PART = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+_HOST = re.compile(rf"{_HOST_PART}(?:\.{_HOST_PART})*(?::[0-9]+)?")
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_PATH = re.compile(rf"{_COMPONENT}(?:/{_COMPONENT})*")
 
 
 @dataclass(frozen=True)
@@ -82,6 +87,49 @@ def validate_digest(digest: str) -> str:
     return digest
 
 
+def validate_repository(name: str) -> str:
+    """Return ``name`` when it is a repository with no tag or digest, else raise."""
+    if not name:
+        raise InvalidInput("image repository is empty")
+    if any(char.isspace() or not char.isprintable() for char in name):
+        raise InvalidInput(
+            f"image repository {name!r} contains whitespace or control characters"
+        )
+    if "@" in name:
+        raise InvalidInput(
+            f"image repository {name!r} carries a digest; pass it with --digest"
+        )
+    reference = parse_reference(name)
+    if reference.tag is not None or name.endswith(":"):
+        raise InvalidInput(
+            f"image repository {name!r} carries a tag after its last ':'; "
+            "pass the tag with --tag"
+        )
+    if len(name) > 255:
+        raise InvalidInput(
+            f"image repository is {len(name)} characters long; at most 255 allowed"
+        )
+    if not _is_repository_name(name):
+        raise InvalidInput(
+            f"image repository {name!r} is not a valid name: an optional "
+            "registry host[:port]/, then '/'-separated lower-case components of "
+            "letters and digits joined by '.', '_', '__' or '-'"
+        )
+    return name
+
+
+def _is_repository_name(name: str) -> bool:
+    first, slash, rest = name.partition("/")
+    if slash and _is_registry(first):
+        return bool(_HOST.fullmatch(first) and _PATH.fullmatch(rest))
+    return bool(_PATH.fullmatch(name))
+
+
+def _is_registry(first: str) -> bool:
+    """True when a name's first component is a registry host (Docker's rule)."""
+    return "." in first or ":" in first or first == "localhost"
+
+
 def parse_reference(text: str) -> Reference:
     """Split ``text`` into repository, tag and digest (no validation)."""
     name, _, digest = text.partition("@")
@@ -95,7 +143,7 @@ def parse_reference(text: str) -> Reference:
 def normalise(repository: str) -> str:
     """Return the fully qualified form of ``repository`` (Docker's rules)."""
     first, slash, rest = repository.partition("/")
-    has_registry = slash and ("." in first or ":" in first or first == "localhost")
+    has_registry = slash and _is_registry(first)
     if not has_registry:
         first, rest = "docker.io", repository
     first = first.lower()

@@ -23,6 +23,7 @@ WORKLOADS = "manifests/workloads.yaml"
 APP = "argocd/application.yaml"
 SOURCE = "argocd/.argocd-source-shop.yaml"
 SETTERS = "flux/setters.yaml"
+PARTIAL = "flux/partial-markers.yaml"
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,11 @@ class Case:
     edits: tuple[Sub | Add | Drop, ...] = ()
     refuse: str | None = None
     notes: tuple[str, ...] = field(default=())
+    new_name: str | None = None
+
+    def request(self) -> dict[str, str | None]:
+        """Return the keyword arguments ``edit`` takes for this case."""
+        return {"tag": self.tag, "digest": self.digest, "new_name": self.new_name}
 
 
 def kz(image: str) -> Target:
@@ -170,6 +176,156 @@ KUSTOMIZE = [
         digest=D2,
         edits=(Add(5, (f"    digest: {D2}",)),),
     ),
+]
+
+MIRROR = "mirror.example.com/shop/api"
+
+# newName: set on the matched entry (inserted after name), written in new ones.
+KUSTOMIZE_NEW_NAME = [
+    Case(
+        "kz-new-name-inserted-after-name-keeps-digest",
+        KZ_FLUSH,
+        kz(API),
+        new_name=MIRROR,
+        edits=(Add(7, (f"  newName: {MIRROR}",)),),
+    ),
+    Case(
+        "kz-new-name-and-tag-drops-stale-digest",
+        KZ_FLUSH,
+        kz(API),
+        "1.5.0",
+        new_name=MIRROR,
+        edits=(Add(7, (f"  newName: {MIRROR}",)), Sub(8, "1.4.0", "1.5.0"), Drop(9)),
+    ),
+    Case(
+        "kz-new-name-replaced",
+        KZ_FLUSH,
+        kz("worker"),
+        new_name="mirror.example.com/shop/worker",
+        edits=(Sub(11, "registry.example.com", "mirror.example.com"),),
+    ),
+    Case(
+        "kz-new-name-equal-is-a-no-op",
+        KZ_FLUSH,
+        kz("worker"),
+        "v2.0.0",
+        new_name="registry.example.com/shop/worker",
+    ),
+    Case(
+        "kz-new-name-on-an-entry-without-one",
+        KZ_FLUSH,
+        kz("flowimage"),
+        new_name="mirror.example.com/flowimage",
+        refuse="cannot add newName to a flow-style entry",
+    ),
+    Case(
+        "kz-new-entry-with-new-name",
+        KZ_FLUSH,
+        kz("newimage"),
+        "v1",
+        new_name="localhost:5000/newimage",
+        edits=(
+            Add(15, ("- name: newimage", "  newName: localhost:5000/newimage")),
+            Add(15, ("  newTag: v1",)),
+        ),
+    ),
+    Case(
+        "kz-new-entry-new-name-only",
+        KZ_FLUSH,
+        kz("newimage"),
+        new_name="mirror.example.com/newimage",
+        edits=(
+            Add(15, ("- name: newimage", "  newName: mirror.example.com/newimage")),
+        ),
+    ),
+    Case(
+        "kz-new-images-all-four-fields-in-order",
+        KZ_INDENTED,
+        kz("app"),
+        "1.0.0",
+        D1,
+        new_name=MIRROR,
+        edits=(
+            Add(4, ("images:", "    - name: app", f"      newName: {MIRROR}")),
+            Add(4, ("      newTag: 1.0.0", f"      digest: {D1}")),
+        ),
+    ),
+    Case(
+        "kz-crlf-new-name",
+        KZ_CRLF,
+        kz("app"),
+        new_name=MIRROR,
+        edits=(Add(4, (f"    newName: {MIRROR}",)),),
+    ),
+    Case(
+        "kz-new-name-with-tag-refused",
+        KZ_FLUSH,
+        kz(API),
+        new_name="a:b",
+        refuse="image repository 'a:b' carries a tag after its last ':'",
+    ),
+    Case(
+        "kz-new-name-with-digest-refused",
+        KZ_FLUSH,
+        kz(API),
+        new_name=f"{MIRROR}@{D1}",
+        refuse="carries a digest; pass it with --digest",
+    ),
+    Case(
+        "kz-new-name-with-space-refused",
+        KZ_FLUSH,
+        kz(API),
+        new_name="mirror.example.com/shop api",
+        refuse="contains whitespace or control characters",
+    ),
+    Case(
+        "kz-new-name-with-newline-refused",
+        KZ_FLUSH,
+        kz(API),
+        new_name="mirror.example.com/shop\napi",
+        refuse="contains whitespace or control characters",
+    ),
+    Case(
+        "kz-new-name-dot-dot-refused",
+        KZ_FLUSH,
+        kz(API),
+        new_name="../shop/api",
+        refuse="image repository '../shop/api' is not a valid name",
+    ),
+    Case(
+        "kz-new-name-upper-case-path-refused",
+        KZ_FLUSH,
+        kz(API),
+        new_name="Shop/api",
+        refuse="image repository 'Shop/api' is not a valid name",
+    ),
+    Case(
+        "kz-new-name-empty-refused",
+        KZ_FLUSH,
+        kz(API),
+        "v1",
+        new_name="",
+        refuse="image repository is empty",
+    ),
+]
+
+# --new-name is a kustomize field: every other kind refuses it.
+NEW_NAME_ELSEWHERE = [
+    Case(
+        f"new-name-refused-for-{kind}",
+        file,
+        target,
+        "v2",
+        new_name=MIRROR,
+        refuse="a new image name (--new-name) is a kustomize images field; "
+        f"this file is {kind}",
+    )
+    for kind, file, target in [
+        ("helm", VALUES, hm("image.tag")),
+        ("manifest", WORKLOADS, mf(API)),
+        ("argocd", APP, ac("api")),
+        ("flux", SETTERS, fx("flux-system:app")),
+    ]
 ]
 
 HELM = [
@@ -494,6 +650,62 @@ FLUX = [
     ),
 ]
 
+# Markers that take only some fields: a request none takes is refused.
+FLUX_PARTIAL = [
+    Case(
+        "fx-digest-only-changes-the-markers-that-take-it",
+        SETTERS,
+        fx("flux-system:app"),
+        digest=D1,
+        edits=(Sub(10, "app:v1.0.0", f"app:v1.0.0@{D1}"), Sub(17, '""', f'"{D1}"')),
+    ),
+    Case(
+        "fx-tag-markers-refuse-a-digest",
+        PARTIAL,
+        fx("flux-system:app"),
+        digest=D1,
+        refuse="no $imagepolicy marker for 'flux-system:app' takes a digest: "
+        "line 4 flux-system:app:name takes nothing: the image name stays; "
+        "line 5 flux-system:app:tag takes a tag only; pass --tag",
+    ),
+    Case(
+        "fx-tag-markers-take-the-tag-of-tag-and-digest",
+        PARTIAL,
+        fx("flux-system:app"),
+        "v1.1.0",
+        D1,
+        edits=(Sub(5, "v1.0.0", "v1.1.0"),),
+        notes=(
+            "flux/partial-markers.yaml: no $imagepolicy marker for "
+            "'flux-system:app' takes a digest; it is not written",
+        ),
+    ),
+    Case(
+        "fx-digest-markers-refuse-a-tag",
+        PARTIAL,
+        fx("flux-system:side"),
+        "v2",
+        refuse="no $imagepolicy marker for 'flux-system:side' takes a tag: "
+        "line 7 flux-system:side:digest takes a digest only; pass --digest",
+    ),
+    Case(
+        "fx-digest-markers-take-a-digest",
+        PARTIAL,
+        fx("flux-system:side"),
+        digest=D1,
+        edits=(Sub(7, "sha256:" + "6" * 64, D1),),
+    ),
+    Case(
+        "fx-name-markers-refuse-everything",
+        PARTIAL,
+        fx("flux-system:names"),
+        "v2",
+        D1,
+        refuse="takes a tag or digest: line 9 flux-system:names:name takes "
+        "nothing: the image name stays; add a :tag or :digest marker for it",
+    ),
+]
+
 BROKEN = [
     Case(
         "yaml-syntax-error",
@@ -518,4 +730,14 @@ BROKEN = [
     ),
 ]
 
-CASES = KUSTOMIZE + HELM + MANIFESTS + ARGOCD + FLUX + BROKEN
+CASES = (
+    KUSTOMIZE
+    + KUSTOMIZE_NEW_NAME
+    + NEW_NAME_ELSEWHERE
+    + HELM
+    + MANIFESTS
+    + ARGOCD
+    + FLUX
+    + FLUX_PARTIAL
+    + BROKEN
+)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.errors import InvalidInput
 from bot.manifests import (
     AmbiguousTarget,
     DuplicateKey,
@@ -230,3 +231,25 @@ def test_anchored_mapping_is_edited_at_its_anchor() -> None:
     result = edit(text, "v.yaml", Target("helm", key="base.tag"), tag="v2")
 
     assert result.text == text.replace("tag: v1", "tag: v2")
+
+
+def test_new_name_on_an_entry_matched_by_new_name_replaces_it() -> None:
+    """An entry found by its newName takes the new one; name and tag stay."""
+    text = fixture("kustomize/flush/kustomization.yaml")
+    old = "registry.example.com/shop/worker"
+    target = Target("kustomize", image=old)
+
+    result = edit(text, "k.yaml", target, new_name="mirror.example.com/shop/worker")
+
+    assert result.text == text.replace(
+        f"newName: {old}", "newName: mirror.example.com/shop/worker"
+    )
+    assert [(c.line, c.old, c.new) for c in result.changes] == [
+        (11, old, "mirror.example.com/shop/worker")
+    ]
+
+
+def test_new_name_is_validated_before_the_file_is_read() -> None:
+    """A malformed new name is refused even when the file is not YAML."""
+    with pytest.raises(InvalidInput, match="carries a tag"):
+        edit("{", "kustomization.yaml", Target(image="app"), new_name="app:v1")

@@ -34,6 +34,8 @@ def argv_for(case: Case, path: Path) -> list[str]:
         argv.append(f"--tag={case.tag}")
     if case.digest is not None:
         argv += ["--digest", case.digest]
+    if case.new_name is not None:
+        argv.append(f"--new-name={case.new_name}")
     return argv
 
 

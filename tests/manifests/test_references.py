@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from bot.errors import InvalidInput
@@ -13,6 +15,7 @@ from bot.manifests.references import (
     parse_reference,
     rebase,
     split_tag_digest,
+    validate_repository,
 )
 
 DIGEST = "sha256:" + "d" * 64
@@ -31,6 +34,52 @@ def test_invalid_tags_raise(tag: str) -> None:
     """Tags outside the grammar raise InvalidInput naming the tag or the problem."""
     with pytest.raises(InvalidInput, match="tag"):
         validate_tag(tag)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "nginx",
+        "library/nginx",
+        "registry.example.com:5000/shop/api",
+        "localhost/app",
+        "localhost:5000/a",
+        "Registry.Example.COM/shop/api",
+        "ghcr.io/org/app_x__y-z.v2",
+        "a" * 255,
+    ],
+)
+def test_valid_repositories_are_returned(name: str) -> None:
+    """Repository names in the reference grammar come back unchanged."""
+    assert validate_repository(name) == name
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("", "image repository is empty"),
+        ("a:b", "'a:b' carries a tag after its last ':'"),
+        ("shop/api:", "carries a tag after its last ':'"),
+        ("registry:5000", "carries a tag after its last ':'"),
+        (f"shop/api@{DIGEST}", "carries a digest; pass it with --digest"),
+        ("shop api", "contains whitespace or control characters"),
+        ("shop/api\n", "contains whitespace or control characters"),
+        ("shop/\tapi", "contains whitespace or control characters"),
+        ("../shop", "'../shop' is not a valid name"),
+        ("shop/../api", "is not a valid name"),
+        ("shop//api", "is not a valid name"),
+        ("Shop/api", "is not a valid name"),
+        ("shop/Api", "is not a valid name"),
+        ("-a.io/api", "is not a valid name"),
+        ("a.io/", "is not a valid name"),
+        ("shop/api-", "is not a valid name"),
+        ("a" * 256, "256 characters long; at most 255 allowed"),
+    ],
+)
+def test_invalid_repositories_raise(name: str, message: str) -> None:
+    """A tag, digest, blank, path step or capital in a repository is refused."""
+    with pytest.raises(InvalidInput, match=re.escape(message)):
+        validate_repository(name)
 
 
 @pytest.mark.parametrize("digest", [DIGEST, "sha512:" + "0" * 128])
