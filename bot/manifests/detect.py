@@ -1,14 +1,16 @@
 """Which editor a file needs: its content first, then its name, then its shape.
 
 The content is the documents' ``apiVersion``/``kind`` (a Flux
-``Kustomization``, whose apiVersion is Flux's, is not a kustomization); the
-name is ``kustomization.yaml`` or ``.argocd-source*``; the shape is a top
-``images:`` list of name/newTag entries, or a Flux setter comment.
+``Kustomization``, whose apiVersion is Flux's, is not a kustomization; a
+workload among the ``items:`` of a ``List`` counts as one); the name is
+``kustomization.yaml`` or ``.argocd-source*``; the shape is a top ``images:``
+list of name/newTag entries, or a Flux setter comment.
 """
 
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ruamel.yaml.nodes import Node, SequenceNode
@@ -92,10 +94,33 @@ def _by_content(parsed: Parsed) -> Detected | None:
         if kind in ARGOCD_KINDS:
             return Detected("argocd", f"kind {kind}")
     for _, root in parsed.good_roots():
-        kind = text_of(value_at(root, "kind")) or ""
-        if kind in WORKLOAD_KINDS:
-            return Detected("manifest", f"kind {kind}")
+        first = next(workloads_in(root), None)
+        if first is None:
+            continue
+        kind, workload = first
+        if workload is not root:
+            kind += f" in the items of a {text_of(value_at(root, 'kind'))}"
+        return Detected("manifest", f"kind {kind}")
     return None
+
+
+def workloads_in(root: Node) -> Iterator[tuple[str, Node]]:
+    """Yield ``(kind, node)`` for the workload a document is or its list holds.
+
+    A ``List`` (``kubectl get -o yaml``) or a typed list such as
+    ``DeploymentList`` holds its objects in ``items:``. The API server
+    leaves ``kind`` out of a typed list's items, so an item without one
+    takes the list's kind less ``List``. Lists in lists are not searched.
+    """
+    kind = text_of(value_at(root, "kind")) or ""
+    if kind in WORKLOAD_KINDS:
+        yield kind, root
+    elif kind.endswith("List"):
+        implied = kind.removesuffix("List")
+        for item in items(value_at(root, "items")):
+            item_kind = text_of(value_at(item, "kind")) or implied
+            if item_kind in WORKLOAD_KINDS:
+                yield item_kind, item
 
 
 def _by_name(parsed: Parsed) -> Detected | None:
@@ -124,7 +149,3 @@ def _is_image_entry(entry: Node) -> bool:
     return value_at(entry, "name") is not None and any(
         value_at(entry, field) is not None for field in fields
     )
-
-
-def _document_kinds(parsed: Parsed) -> set[str]:
-    return {text_of(value_at(root, "kind")) or "" for _, root in parsed.good_roots()}

@@ -2,20 +2,23 @@
 
 Every ``image`` of containers, initContainers and ephemeralContainers in
 Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController,
-Job and CronJob documents whose repository is the target (compared whole,
-after Docker's normalisation) moves to the new tag and/or digest. Text in
-block scalars is data and never seen here: only the structure is walked.
+Job and CronJob documents, and in such workloads among the ``items:`` of
+a ``List`` document, whose repository is the target (compared whole, after
+Docker's normalisation) moves to the new tag and/or digest. Text in block
+scalars is data and never seen here: only the structure is walked.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from ruamel.yaml.nodes import Node
 
 from bot.errors import InvalidInput
-from bot.manifests.detect import WORKLOAD_KINDS
+from bot.manifests.detect import workloads_in
 from bot.manifests.errors import TargetNotFound, WrongTarget, found_list
 from bot.manifests.model import CurrentImage, Site, Target, TextEdit
-from bot.manifests.nodes import is_scalar, items, line_of, lookup, text_of, value_at
+from bot.manifests.nodes import is_scalar, items, line_of, lookup, value_at
 from bot.manifests.references import (
     Reference,
     is_same_repository,
@@ -71,19 +74,18 @@ def target_repository(target: Target) -> str:
     return reference.repository
 
 
-def _container_images(parsed: Parsed):
+def _container_images(parsed: Parsed) -> Iterator[tuple[Document, Node, Node]]:
+    """Yield the document, key and scalar value of every container image."""
     for document, root in parsed.good_roots():
-        kind = text_of(value_at(root, "kind"))
-        if kind not in WORKLOAD_KINDS:
-            continue
-        spec: Node | None = root
-        for step in POD_SPEC_PATHS.get(kind, POD_TEMPLATE):
-            spec = value_at(spec, step)
-        for list_name in CONTAINER_LISTS:
-            for container in items(value_at(spec, list_name)):
-                pair = lookup(container, "image")
-                if pair is not None and is_scalar(pair[1]):
-                    yield document, pair[0], pair[1]
+        for kind, workload in workloads_in(root):
+            spec: Node | None = workload
+            for step in POD_SPEC_PATHS.get(kind, POD_TEMPLATE):
+                spec = value_at(spec, step)
+            for list_name in CONTAINER_LISTS:
+                for container in items(value_at(spec, list_name)):
+                    pair = lookup(container, "image")
+                    if pair is not None and is_scalar(pair[1]):
+                        yield document, pair[0], pair[1]
 
 
 def image_site(

@@ -20,6 +20,8 @@ KZ_INDENTED = "kustomize/indented/kustomization.yaml"
 KZ_CRLF = "kustomize/crlf/kustomization.yaml"
 VALUES = "helm/values.yaml"
 WORKLOADS = "manifests/workloads.yaml"
+LIST = "manifests/list.yaml"
+LIST_MULTIDOC = "manifests/list-multidoc.yaml"
 APP = "argocd/application.yaml"
 SOURCE = "argocd/.argocd-source-shop.yaml"
 SETTERS = "flux/setters.yaml"
@@ -545,6 +547,63 @@ MANIFESTS = [
     ),
 ]
 
+WEB = "registry.example.com/shop/web"
+SHOP_API = "ghcr.io/shop/api"
+WEB_EDIT = Sub(16, "web:1.0.0 ", "web:1.1.0 ")
+# The plain Deployment, the CronJob in a List, the kind-less DeploymentList item.
+SHOP_API_EDITS = (
+    Sub(10, "api:2.0.0", "api:2.1.0"),
+    Sub(31, '"ghcr.io/shop/api:2.0.0"', '"ghcr.io/shop/api:2.1.0"'),
+    Sub(47, "ghcr.io/shop/api@sha256:" + "d" * 64, '"ghcr.io/shop/api:2.1.0"'),
+)
+
+# Workloads among a List's items; the Service, the annotation and the
+# ConfigMap's block scalar holding the same reference stay.
+MANIFEST_LISTS = [
+    Case("mf-list-deployment", LIST, mf(WEB), "1.1.0", edits=(WEB_EDIT,)),
+    Case("mf-list-auto-detected", LIST, Target(image=WEB), "1.1.0", edits=(WEB_EDIT,)),
+    Case("mf-list-same-tag", LIST, mf(WEB), "1.0.0"),
+    Case(
+        "mf-list-quoted-second-container",
+        LIST,
+        mf("envoyproxy/envoy"),
+        "v1.31.0",
+        edits=(Sub(18, "'envoyproxy/envoy:v1.30.1'", "'envoyproxy/envoy:v1.31.0'"),),
+    ),
+    Case(
+        "mf-list-beside-documents-all-bumped",
+        LIST_MULTIDOC,
+        Target(image=SHOP_API),
+        "2.1.0",
+        edits=SHOP_API_EDITS,
+    ),
+    Case(
+        "mf-list-cronjob-init-container",
+        LIST_MULTIDOC,
+        mf("busybox"),
+        "1.37",
+        edits=(Sub(28, "busybox:1.36", "busybox:1.37"),),
+    ),
+    Case(
+        "mf-list-not-found-lists-item-images-by-line",
+        LIST,
+        mf("registry.example.com/shop/api"),
+        "1",
+        refuse="image 'registry.example.com/shop/api' not found in any container; "
+        "container images found: registry.example.com/shop/web:1.0.0 (line 16), "
+        "envoyproxy/envoy:v1.30.1 (line 18)",
+    ),
+    Case(
+        "mf-list-prefix-is-not-the-repository",
+        LIST_MULTIDOC,
+        mf("ghcr.io/shop"),
+        "1",
+        refuse="container images found: ghcr.io/shop/api:2.0.0 (line 10), "
+        "busybox:1.36 (line 28), ghcr.io/shop/api:2.0.0 (line 31), "
+        "ghcr.io/shop/api@sha256:",
+    ),
+]
+
 ARGOCD = [
     Case(
         "ac-alias", APP, ac("api"), "1.5.0", edits=(Sub(10, "api:1.4.0", "api:1.5.0"),)
@@ -736,6 +795,7 @@ CASES = (
     + NEW_NAME_ELSEWHERE
     + HELM
     + MANIFESTS
+    + MANIFEST_LISTS
     + ARGOCD
     + FLUX
     + FLUX_PARTIAL

@@ -77,6 +77,11 @@ def test_unchanged_result_is_reported_as_such() -> None:
             Target(image="nginx"),
             [(None, None), ("1.25", None)] + [("1.25", None)],
         ),
+        (
+            "manifests/list-multidoc.yaml",
+            Target(image="ghcr.io/shop/api"),
+            [("2.0.0", None), ("2.0.0", None), (None, "sha256:" + "d" * 64)],
+        ),
         ("argocd/application.yaml", Target(key="image.tag"), [("1.0", None)]),
         (
             "flux/setters.yaml",
@@ -108,6 +113,7 @@ def test_find_current_raises_like_edit_when_absent() -> None:
         ("kustomize/indented/kustomization.yaml", "kustomize"),
         ("helm/values.yaml", "helm"),
         ("manifests/workloads.yaml", "manifest"),
+        ("manifests/list.yaml", "manifest"),
         ("argocd/application.yaml", "argocd"),
         ("argocd/.argocd-source-shop.yaml", "argocd"),
         ("flux/setters.yaml", "manifest"),

@@ -36,6 +36,23 @@ spec:
         - name: web
           image: {IMAGE}:v1
 """
+DEPLOYMENT_IN_LIST = f"""\
+apiVersion: v1
+kind: List
+items:
+- apiVersion: apps/v1
+  kind: Deployment
+  spec:
+    template:
+      spec:
+        containers:
+          - name: web
+            image: {IMAGE}:v1
+"""
+SERVICES_IN_LIST = "kind: List\nitems:\n- kind: Service\n  spec: {}\n"
+KINDLESS_IN_DEPLOYMENT_LIST = (
+    "kind: DeploymentList\nitems:\n- spec:\n    template: {}\n"
+)
 DEFAULT = "no apiVersion/kind, file name or images: list says otherwise"
 
 
@@ -64,6 +81,17 @@ DEFAULT = "no apiVersion/kind, file name or images: list says otherwise"
             Detected("argocd", "kind Application"),
         ),
         ("app.yaml", DEPLOYMENT, Detected("manifest", "kind Deployment")),
+        (
+            "app.yaml",
+            DEPLOYMENT_IN_LIST,
+            Detected("manifest", "kind Deployment in the items of a List"),
+        ),
+        (
+            "app.yaml",
+            KINDLESS_IN_DEPLOYMENT_LIST,
+            Detected("manifest", "kind Deployment in the items of a DeploymentList"),
+        ),
+        ("app.yaml", SERVICES_IN_LIST, Detected("helm", DEFAULT)),
     ],
 )
 def test_detection_order(name: str, text: str, expected: Detected | None) -> None:

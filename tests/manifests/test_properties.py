@@ -161,8 +161,11 @@ def same_repository(a: tuple[str, str], b: tuple[str, str]) -> bool:
     ),
     st.tuples(st.sampled_from(REGISTRIES), st.sampled_from(NAMES)),
     TAGS.filter(lambda tag: tag != "1.0"),
+    st.booleans(),
 )
-def test_manifest_matches_whole_normalised_repositories(images, target, tag) -> None:
+def test_manifest_matches_whole_normalised_repositories(
+    images, target, tag, in_list
+) -> None:
     """Every container of the target repository changes, and nothing else."""
     lines = [
         "kind: Deployment",
@@ -174,6 +177,9 @@ def test_manifest_matches_whole_normalised_repositories(images, target, tag) -> 
     for number, (registry, name, suffix) in enumerate(images):
         lines += [f"      - name: c{number}  # container {number}"]
         lines += [f"        image: {registry}{name}{suffix}"]
+    if in_list:
+        lines = ["kind: List", "items:", *(f"  {line}" for line in lines)]
+        lines[2] = "- " + lines[2].lstrip()
     text = "\n".join(lines) + "\n"
     request = Target("manifest", image="".join(target))
 
@@ -182,7 +188,9 @@ def test_manifest_matches_whole_normalised_repositories(images, target, tag) -> 
         return
     result = edit(text, "deploy.yaml", request, tag=tag)
 
-    containers = load(result.text)["spec"]["template"]["spec"]["containers"]
+    loaded = load(result.text)
+    deployment = loaded["items"][0] if in_list else loaded
+    containers = deployment["spec"]["template"]["spec"]["containers"]
     for container, (registry, name, suffix), match in zip(
         containers, images, matches, strict=True
     ):
