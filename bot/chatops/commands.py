@@ -163,7 +163,12 @@ async def promote(invocation: Invocation) -> str:
 
 
 async def pin(invocation: Invocation) -> str:
-    """Re-target this merge request to a tag and pin (app, environment)."""
+    """Re-target this merge request to a tag and pin (app, environment).
+
+    The reply names the tag the merge request proposed before, when the pin
+    replaces it. A pin the target branch already holds, on the tag it runs,
+    leaves nothing to merge: the deploy flow closes the merge request.
+    """
     record = _record(invocation)
     tag, *reason = invocation.command.args
     new_pin = Pin(tag=tag, reason=" ".join(reason) or None, by=invocation.actor)
@@ -176,22 +181,46 @@ async def pin(invocation: Invocation) -> str:
         pin=new_pin,
     )
     result = await invocation.gate.deploy(invocation.context, request)
+    pinned = code_span(describe_pin(new_pin))
+    if result.merge_request is None:
+        return (
+            f"{_target(invocation)} already holds this pin ({pinned}): this "
+            "merge request changes nothing, so it is closed."
+        )
+    previous = record.tag or record.digest
+    dropped = ""
+    if previous is not None and previous != tag:
+        dropped = f" This merge request no longer proposes {code_span(previous)}."
     return (
-        f"Pinned to {code_span(describe_pin(new_pin))} once this merges: "
-        f"{describe_result(result)} Later deploys are refused until `unpin`."
+        f"Pinned to {pinned} once this merges: {describe_result(result)}{dropped} "
+        "Later deploys are refused until `unpin`."
     )
 
 
 async def unpin(invocation: Invocation) -> str:
     """Remove the pin: in this merge request while it is open; once it merged
     or closed, in the bot's open merge request of its environment (opened or
-    updated, like ``promote``), keeping its tag and refusing an older one."""
+    updated, like ``promote``), keeping its tag and refusing an older one.
+
+    When the target branch already runs the tag without a pin, there is
+    nothing left to merge: the deploy flow closes the open merge request
+    (this one, if open), and the reply says so.
+    """
     record = _record(invocation)
     final = invocation.mr.state in FINAL_STATES
     request = deploy.DeployRequest.from_record(
         record, force=not final, requested_by=invocation.actor, unpin=True
     )
     result = await _deploy(invocation, request)
+    if result.merge_request is None:
+        what = code_span(result.tag or result.digest or "")
+        target = _target(invocation)
+        if final:
+            return f"No pin to remove: {target} runs {what} without one."
+        return (
+            "Pin removed: with it gone this merge request changes nothing "
+            f"({what} is what {target} runs), so it is closed."
+        )
     where = "it" if final else "this"
     return f"The pin is removed once {where} merges: {describe_result(result)}"
 
@@ -228,6 +257,11 @@ def describe_result(result: deploy.DeployResult) -> str:
     mr = result.merge_request
     where = f" in !{mr.iid}" if mr is not None else ""
     return f"{result.status}{where} ({code_span(result.tag or result.digest or '')})."
+
+
+def _target(invocation: Invocation) -> str:
+    """The target branch, as a code span."""
+    return code_span(invocation.context.config.gitlab.target_branch)
 
 
 async def _deploy(

@@ -21,7 +21,8 @@ answered yet, so a note whose webhook was lost (dropped delivery, restart,
    project (``members/all``: inherited membership counts), then run; on a
    merged or closed merge request only ``help``, ``status``, ``promote``
    and ``unpin`` run (promoting after staging merged is the usual flow, and
-   a pin is in force only once its merge request merged);
+   a merged pin stays on the target branch until a new merge request lifts
+   it);
 5. one reply quoting each command with its result or refusal, ending with
    the marker, then the award emoji.
 

@@ -2,10 +2,12 @@
 
 ``/gitops pin <tag>`` re-targets the merge request and, in the same commit,
 appends ``# gitops-bot:pin {json}`` to the first manifest of the (app,
-environment). Once merged, the pin is part of the target branch, reviewed
-like any change, and the deploy flow reads it for free (it reads that file
-anyway): later deploys are refused with 409 naming who pinned and why,
-until ``/gitops unpin`` merges the line's removal or a request is forced.
+environment). Deploys of another tag are refused with 409 naming who pinned
+and why from then on: while the open merge request proposes the pin (its
+record names it), and once merged, while the line is on the target branch,
+reviewed like any change; the deploy flow reads it for free (it reads that
+file anyway). ``/gitops unpin`` lifts it (on the target branch: once the
+line's removal merges), and so does a forced request.
 A YAML comment changes nothing the cluster sees.
 """
 

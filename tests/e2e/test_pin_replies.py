@@ -1,0 +1,137 @@
+"""Pin and unpin replies that match what happened to the merge request: the
+tag a pin drops, and a merge request closed because it changes nothing."""
+
+from __future__ import annotations
+
+from bot.chatops.pins import PIN_PREFIX
+from tests.e2e.build import MakeWorld
+from tests.e2e.world import World
+
+MANIFEST = "apps/web/staging/kustomization.yaml"
+BRANCH = "gitops/staging/web"
+
+
+async def _open_failing(world: World, tag: str) -> int:
+    """An open staging MR for ``tag`` whose integration-test failed."""
+    await world.set_result("fail")
+    return await world.open_mr(tag)
+
+
+async def _merge_pin(world: World, proposed: str, pinned: str) -> int:
+    """A staging MR for ``proposed``, pinned by alice to ``pinned``, merged."""
+    iid = await _open_failing(world, proposed)
+    await world.comment("alice", iid, f"/gitops pin {pinned} broken checkout")
+    await world.set_result("pass")
+    await world.comment("alice", iid, "/gitops retry")
+    assert (await world.state_of(iid)).state == "merged"
+    return iid
+
+
+async def test_pin_names_the_tag_it_replaces(world: World) -> None:
+    """Pinning an MR for v2.0.0 to v1.0.0, the tag main runs, says the MR no
+    longer proposes v2.0.0; the branch holds v1.0.0 and the pin line."""
+    iid = await _open_failing(world, "v2.0.0")
+
+    reply = await world.ask("alice", iid, "/gitops pin v1.0.0 broken checkout")
+
+    assert reply == (
+        "> `/gitops pin v1.0.0 broken checkout`\n\n"
+        "Pinned to `v1.0.0 by alice: broken checkout` once this merges: "
+        f"updated in !{iid} (`v1.0.0`). "
+        "This merge request no longer proposes `v2.0.0`. "
+        "Later deploys are refused until `unpin`."
+    )
+    text = await world.sync(lambda: world.file(MANIFEST, BRANCH))
+    assert "newTag: v1.0.0" in text and PIN_PREFIX in text
+    assert (await world.state_of(iid)).state == "opened"
+
+
+async def test_unpin_of_a_pin_on_the_running_tag_closes_and_says_so(
+    world: World,
+) -> None:
+    """After a pin to the tag main runs, `unpin` leaves the MR with nothing to
+    change: the bot closes it, and the reply says the pin is gone and the MR
+    closed (not that anything will merge); main is untouched and deploys of
+    other tags are accepted again."""
+    iid = await _open_failing(world, "v2.0.0")
+    await world.comment("alice", iid, "/gitops pin v1.0.0 broken checkout")
+
+    reply = await world.ask("bob", iid, "/gitops unpin")
+
+    assert reply == (
+        "> `/gitops unpin`\n\n"
+        "Pin removed: with it gone this merge request changes nothing "
+        "(`v1.0.0` is what `main` runs), so it is closed."
+    )
+    assert "merges" not in reply
+    assert (await world.state_of(iid)).state == "closed"
+    notes = await world.sync(lambda: world.bot_notes(iid))
+    assert "Closed by gitops-bot: v1.0.0 is already deployed on main." in notes
+    text = await world.sync(lambda: world.file(MANIFEST))
+    assert "newTag: v1.0.0" in text and PIN_PREFIX not in text
+    assert (await world.deploy("v2.0.0"))["status"] == "opened"
+
+
+async def test_unpin_on_a_merged_mr_whose_pin_was_lifted_says_none_is_left(
+    world: World,
+) -> None:
+    """`unpin` on a merged pin MR once the pin's removal merged too finds no
+    pin on main: the reply says so and no merge request opens."""
+    iid = await _merge_pin(world, "v1.2.0", "v1.1.0")
+    await world.comment("bob", iid, "/gitops unpin")
+    assert PIN_PREFIX not in await world.sync(lambda: world.file(MANIFEST))
+    count = len(await world.sync(lambda: world.merge_requests("staging")))
+
+    reply = await world.ask("bob", iid, "/gitops unpin")
+
+    assert reply == (
+        "> `/gitops unpin`\n\nNo pin to remove: `main` runs `v1.1.0` without one."
+    )
+    assert len(await world.sync(lambda: world.merge_requests("staging"))) == count
+
+
+async def test_pin_that_main_already_holds_closes_the_mr_and_says_so(
+    world: World,
+) -> None:
+    """A forced deploy of v2.0.0 past a merged pin on v1.0.0 opens an MR that
+    drops the pin; pinning it back exactly as main has it leaves nothing to
+    merge: the MR is closed and the reply says so."""
+    await _merge_pin(world, "v1.1.0", "v1.0.0")
+    await world.set_result("fail")
+    iid = (await world.deploy("v2.0.0", force=True))["merge_request"]["iid"]
+
+    reply = await world.ask("alice", iid, "/gitops pin v1.0.0 broken checkout")
+
+    assert reply == (
+        "> `/gitops pin v1.0.0 broken checkout`\n\n"
+        "`main` already holds this pin (`v1.0.0 by alice: broken checkout`): "
+        "this merge request changes nothing, so it is closed."
+    )
+    assert (await world.state_of(iid)).state == "closed"
+    text = await world.sync(lambda: world.file(MANIFEST))
+    assert "newTag: v1.0.0" in text and '"by":"alice"' in text
+
+
+async def test_a_pin_in_an_open_mr_refuses_auto_promotion_into_it(
+    make_world: MakeWorld,
+) -> None:
+    """While a pin sits in the open production MR (not merged yet), the auto
+    promotion of a merged staging MR is refused, naming that MR, and said on
+    the staging MR; the production MR keeps its pin."""
+    world = await make_world(auto_promote=True)
+    production = await world.open_mr("v2.0.0", "production")
+    await world.comment("maria", production, "/gitops pin v1.0.0 incident")
+
+    staging = (await world.deploy("v3.0.0"))["merge_request"]["iid"]
+
+    assert (await world.state_of(staging)).state == "merged"
+    notes = await world.sync(lambda: world.bot_notes(staging))
+    expected = (
+        "Promotion to production refused: web in production is pinned to "
+        f"v1.0.0 by maria: incident (in !{production})"
+    )
+    assert [note for note in notes if note.startswith(expected)] == notes
+    assert len(notes) == 1
+    path = "apps/web/production/kustomization.yaml"
+    text = await world.sync(lambda: world.file(path, "gitops/production/web"))
+    assert "newTag: v1.0.0" in text and PIN_PREFIX in text
