@@ -3,29 +3,34 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence, Sized
+from typing import TextIO
 
 from bot.config.load import config_path, load_config
 from bot.config.model import AppConfig, Config, EnvironmentConfig, ManifestConfig
 from bot.config.problems import ConfigError
 
 HEADERS = ("APP", "ENV", "APPROVALS", "MERGE", "LABELS", "MANIFESTS")
+# What a shell reports for a tool that SIGPIPE stopped (128 + 13); Python
+# ignores SIGPIPE, so a reader that left (`| head -1`) shows as an error.
+READER_GONE = 141
 
 
 def run_check(args: argparse.Namespace) -> int:
-    """Print every problem (exit 2) or a table of apps x environments (exit 0)."""
+    """Print every problem (exit 2) or a table of apps x environments (exit 0).
+
+    When the reader of the output goes away early, stop quietly (exit 141).
+    """
     path = config_path(getattr(args, "file", None))
     try:
         config = load_config(path)
     except ConfigError as error:
-        for problem in error.problems:
-            print(problem, file=sys.stderr)
-        print(f"{path}: {_count(error.problems, 'problem')}", file=sys.stderr)
-        return 2
+        problems = [*error.problems, f"{path}: {_count(error.problems, 'problem')}"]
+        return _write(sys.stderr, problems, status=2)
 
-    print("\n".join(summarise(config, str(path))))
-    return 0
+    return _write(sys.stdout, summarise(config, str(path)), status=0)
 
 
 def summarise(config: Config, filename: str) -> list[str]:
@@ -99,6 +104,31 @@ def _table(rows: Sequence[tuple[str, ...]]) -> list[str]:
         ).rstrip()
         for row in rows
     ]
+
+
+def _write(stream: TextIO, lines: list[str], *, status: int) -> int:
+    """Write ``lines`` to ``stream``; return ``status``, or 141 if it closed."""
+    try:
+        stream.write("".join(line + "\n" for line in lines))
+        stream.flush()
+    except BrokenPipeError:
+        _discard(stream)
+        return READER_GONE
+    return status
+
+
+def _discard(stream: TextIO) -> None:
+    """Point ``stream``'s descriptor at /dev/null, so that the flush at exit,
+    of what is still buffered, does not fail again (Python docs, "Note on
+    SIGPIPE": https://docs.python.org/3/library/signal.html#note-on-sigpipe).
+    """
+    try:
+        descriptor = stream.fileno()
+    except (OSError, ValueError):
+        return  # not a file (a test's capture): nothing flushes it at exit
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, descriptor)
+    os.close(devnull)
 
 
 def _count(items: Sized, noun: str) -> str:

@@ -2,14 +2,18 @@
 
 Precedence of the file: an explicit path > ``GITOPS_BOT_CONFIG`` >
 ``./config/bot.yaml``. ``GITOPS_BOT_GITLAB_URL`` replaces ``gitlab.url``.
-Validation runs in two passes: the schema (every section, with references
-to environments checked against the names in the file), then, once the
-schema holds, the rules across keys of :mod:`bot.config.rules` (promotions
-that end, no environment or manifest file listed twice, environment labels
-outside the bot's scoped labels).
+The first pass reports together the schema (every section, with references
+to environments checked against the names in the file) and the rules over
+single keys of :mod:`bot.config.rules` (no environment listed twice under an
+app, environment labels outside the bot's scoped labels); a key the schema
+refuses is not reported again by a rule. The rules that combine sections
+(promotions that end, no manifest file listed twice) need a valid schema, so
+their problems show in a second run, once the first ones are fixed.
 
 Top-level keys starting with ``x-`` are ignored, so that a file can hold
-YAML anchors to share (``x-office-hours: &office-hours [...]``).
+YAML anchors to share (``x-office-hours: &office-hours [...]``). Aliases of
+aliases multiply (nine levels of nine items are 9**9 nodes), so a file whose
+aliases expand past ``MAX_NODES`` nodes is refused before anything expands.
 """
 
 from __future__ import annotations
@@ -32,11 +36,13 @@ from bot.config.problems import (
     is_echo,
     line_of,
 )
-from bot.config.rules import cross_problems
+from bot.config.rules import cross_problems, key_problems
 
 CONFIG_VARIABLE = "GITOPS_BOT_CONFIG"
 URL_VARIABLE = "GITOPS_BOT_GITLAB_URL"
 DEFAULT_PATH = Path("config") / "bot.yaml"
+# The example configuration has a few hundred nodes; a large one, thousands.
+MAX_NODES = 100_000
 
 
 def config_path(
@@ -92,17 +98,18 @@ def parse_config(
         if isinstance(environments, dict)
         else []
     )
+    rules = key_problems(data)
     try:
         config = Config.model_validate(data, context={"environments": names})
     except ValidationError as error:
-        raise ConfigError(_report(error, document, filename, overrides)) from None
+        schema = _schema_problems(error)
+        refused = {loc for loc, _ in schema}
+        problems = schema + [(loc, text) for loc, text in rules if loc not in refused]
+        raise ConfigError(_report(problems, document, filename, overrides)) from None
 
-    problems = sorted(
-        (line_of(document, loc), f"{dotted(loc)}: {message}")
-        for loc, message in cross_problems(config)
-    )
+    problems = rules + cross_problems(config)
     if problems:
-        raise ConfigError([f"{filename}:{line}: {text}" for line, text in problems])
+        raise ConfigError(_report(problems, document, filename, overrides))
     return config
 
 
@@ -117,6 +124,14 @@ def _read_yaml(text: str, filename: str) -> Any:
         ) from None
     except YAMLError as error:
         raise ConfigError([f"{filename}:1: invalid YAML: {error}"]) from None
+    # ruamel.yaml 0.19 recurses once per level of nesting, and raises
+    # TypeError for a key holding a nested list (`? [[a]]`).
+    except RecursionError:
+        raise ConfigError([f"{filename}:1: invalid YAML: nested too deeply"]) from None
+    except TypeError:
+        raise ConfigError(
+            [f"{filename}:1: invalid YAML: a key holds a list or mapping inside it"]
+        ) from None
 
     if document is None:
         raise ConfigError(
@@ -124,7 +139,47 @@ def _read_yaml(text: str, filename: str) -> Any:
         )
     if not isinstance(document, dict):
         raise ConfigError([f"{filename}:1: expected a mapping at the top level"])
+    _ensure_bounded(document, filename)
     return document
+
+
+def _ensure_bounded(document: dict[Any, Any], filename: str) -> None:
+    """Refuse a document whose aliases expand past ``MAX_NODES`` nodes.
+
+    The problem names the line of the top-level key that crosses the bound.
+    """
+    sizes: dict[int, int] = {}
+    total = 1
+    for key, value in document.items():
+        total += 1 + _expanded_size(value, sizes)
+        if total > MAX_NODES:
+            line = line_of(document, (key,))
+            raise ConfigError(
+                [
+                    f"{filename}:{line}: aliases expand to more than {MAX_NODES} "
+                    "nodes; refusing the file"
+                ]
+            )
+
+
+def _expanded_size(node: Any, sizes: dict[int, int]) -> int:
+    """The nodes of ``node`` with aliases expanded, without expanding them.
+
+    An alias shares the anchored object, so each list or mapping is counted
+    once and its size, remembered in ``sizes`` by ``id``, reused.
+    """
+    if not isinstance(node, dict | list):
+        return 1
+    known = sizes.get(id(node))
+    if known is not None:
+        return known
+
+    # A node met again while it is being counted holds itself: endless.
+    sizes[id(node)] = MAX_NODES + 1
+    children = [*node.keys(), *node.values()] if isinstance(node, dict) else node
+    size = 1 + sum(_expanded_size(child, sizes) for child in children)
+    sizes[id(node)] = size
+    return size
 
 
 def _plain(node: Any) -> Any:
@@ -144,16 +199,25 @@ def _plain(node: Any) -> Any:
     return node
 
 
+def _schema_problems(error: ValidationError) -> list[tuple[Loc, str]]:
+    return [
+        (detail["loc"], describe(detail, Config))
+        for detail in error.errors()
+        if not is_echo(detail)
+    ]
+
+
 def _report(
-    error: ValidationError, document: Any, filename: str, overrides: dict[Loc, str]
+    problems: list[tuple[Loc, str]],
+    document: Any,
+    filename: str,
+    overrides: dict[Loc, str],
 ) -> list[str]:
+    """One ``file:line: key: message`` line per problem, in the file's order."""
     lines = []
-    for detail in error.errors():
-        if is_echo(detail):
-            continue
-        loc = detail["loc"]
+    for loc, message in problems:
         where = overrides.get(loc) or f"{filename}:{line_of(document, loc)}"
-        lines.append((where, f"{where}: {dotted(loc)}: {describe(detail, Config)}"))
+        lines.append((where, f"{where}: {dotted(loc)}: {message}"))
     return [text for _, text in sorted(lines, key=lambda item: _line_key(item[0]))]
 
 

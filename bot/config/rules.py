@@ -1,13 +1,19 @@
-"""Rules across keys, checked once the schema holds.
+"""Rules across keys, in two groups.
 
 Each rule returns ``(location, message)`` pairs; the loader turns a
-location into ``file:line``. The rules: promotions end (no environment
-promotes to itself, no loop of automatic promotions), an app lists each
-environment and each manifest file once, and an environment's labels leave
-the bot's own scoped labels alone.
+location into ``file:line``. Rules over single keys read the plain mapping
+and run in the same pass as the schema, so that one run shows every fault:
+an app lists each environment once, and an environment's labels leave the
+bot's own scoped labels alone. Rules that combine sections need a valid
+schema and run once it holds: promotions end (no environment promotes to
+itself, no loop of automatic promotions), and an app names each manifest
+file once in every environment.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from bot.config.model import AppConfig, Config
 from bot.config.problems import Loc
@@ -20,17 +26,31 @@ BOT_LABEL = "gitops-bot"
 BOT_SCOPES = ("gitops", "app", "env")
 
 
-def cross_problems(config: Config) -> list[tuple[Loc, str]]:
-    """Every problem of the rules above, in no particular order."""
-    problems = promotion_problems(config)
-    for name, app in config.apps.items():
-        problems += _repeated_environments(name, app)
-        problems += _repeated_manifests(name, app)
-    for name, environment in config.environments.items():
-        for index, label in enumerate(environment.labels):
-            problem = label_problem(name, label)
+def key_problems(data: Mapping[Any, Any]) -> list[tuple[Loc, str]]:
+    """Repeated environments and refused labels in the plain ``data``.
+
+    Values of the wrong type are skipped: the schema reports those.
+    """
+    problems: list[tuple[Loc, str]] = []
+    for name, app in _sections(data, "apps"):
+        environments = app.get("environments")
+        if isinstance(environments, list):
+            problems += _repeated_environments(name, environments)
+
+    for name, environment in _sections(data, "environments"):
+        labels = environment.get("labels")
+        for index, label in enumerate(labels if isinstance(labels, list) else []):
+            problem = label_problem(name, label) if isinstance(label, str) else None
             if problem is not None:
                 problems.append((("environments", name, "labels", index), problem))
+    return problems
+
+
+def cross_problems(config: Config) -> list[tuple[Loc, str]]:
+    """Problems of the rules that need a valid schema, in no particular order."""
+    problems = promotion_problems(config)
+    for name, app in config.apps.items():
+        problems += _repeated_manifests(name, app)
     return problems
 
 
@@ -86,15 +106,18 @@ def _evicted(scope: str, environment: str) -> str:
     return f"env::{environment}"
 
 
-def _repeated_environments(name: str, app: AppConfig) -> list[tuple[Loc, str]]:
-    """Each environment listed a second time under the app."""
+def _repeated_environments(app: str, environments: list[Any]) -> list[tuple[Loc, str]]:
+    """Each environment listed a second time under ``app``."""
     problems: list[tuple[Loc, str]] = []
-    for index, environment in enumerate(app.environments):
-        first = app.environments.index(environment)
+    first_index: dict[str, int] = {}
+    for index, environment in enumerate(environments):
+        if not isinstance(environment, str):
+            continue
+        first = first_index.setdefault(environment, index)
         if first < index:
             problems.append(
                 (
-                    ("apps", name, "environments", index),
+                    ("apps", app, "environments", index),
                     f"expected each environment once, got {environment!r} again "
                     f"(environments[{first}])",
                 )
@@ -102,23 +125,41 @@ def _repeated_environments(name: str, app: AppConfig) -> list[tuple[Loc, str]]:
     return problems
 
 
+def _sections(data: Mapping[Any, Any], key: str) -> Iterator[tuple[str, Mapping]]:
+    """The named mappings under ``data[key]``, skipping malformed entries."""
+    sections = data.get(key)
+    if not isinstance(sections, Mapping):
+        return
+    for name, section in sections.items():
+        if isinstance(name, str) and isinstance(section, Mapping):
+            yield name, section
+
+
 def _repeated_manifests(name: str, app: AppConfig) -> list[tuple[Loc, str]]:
     """Manifests naming a file an earlier one names, in any environment.
 
     The deploy would edit that file twice in one commit.
     """
+    # The first manifest naming each file, per environment: one pass, so
+    # that a long (aliased) list of manifests stays linear.
+    first_index: dict[str, dict[str, int]] = {
+        environment: {} for environment in app.environments
+    }
     problems: list[tuple[Loc, str]] = []
     for index, manifest in enumerate(app.manifests):
-        for environment in dict.fromkeys(app.environments):
+        repeats = []
+        for environment, seen in first_index.items():
             path = manifest.render(name, environment)
-            earlier = [m.render(name, environment) for m in app.manifests[:index]]
-            if path in earlier:
-                problems.append(
-                    (
-                        ("apps", name, "manifests", index, "path"),
-                        f"expected each file once, got {path} again "
-                        f"(manifests[{earlier.index(path)}], in {environment})",
-                    )
+            first = seen.setdefault(path, index)
+            if first < index:
+                repeats.append((path, first, environment))
+        if repeats:
+            path, first, environment = repeats[0]
+            problems.append(
+                (
+                    ("apps", name, "manifests", index, "path"),
+                    f"expected each file once, got {path} again "
+                    f"(manifests[{first}], in {environment})",
                 )
-                break
+            )
     return problems

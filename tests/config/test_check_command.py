@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -100,3 +103,34 @@ def test_file_from_the_variable(
 
     assert main(["check-config"]) == 0
     assert capsys.readouterr().out.startswith(f"{path}: valid, 1 app, 2 environments")
+
+
+@pytest.mark.parametrize(
+    ("config", "redirect"),
+    [
+        (ROOT / "config" / "bot.yaml", "stdout"),
+        (DATA / "broken.yaml", "stderr"),
+    ],
+)
+def test_a_reader_that_left_stops_the_output_quietly(
+    config: Path, redirect: str
+) -> None:
+    """Writing into a closed pipe (``| head -1``) exits 141 without a traceback."""
+    reader, writer = os.pipe()
+    os.close(reader)  # the reader has gone before the first write
+    streams = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
+    streams[redirect] = writer
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "bot", "check-config", str(config)],
+            cwd=ROOT,
+            text=True,
+            check=False,
+            **streams,
+        )
+    finally:
+        os.close(writer)
+
+    assert done.returncode == 141
+    assert (done.stdout or "") == ""
+    assert (done.stderr or "") == ""

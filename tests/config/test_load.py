@@ -110,6 +110,14 @@ def test_errors_name_the_file_given(tmp_path: Path) -> None:
         ),
         ("a: *nowhere\n", "bot.yaml:1: invalid YAML: found undefined alias 'nowhere'"),
         (
+            "a: " + "[" * 500 + "]" * 500,
+            "bot.yaml:1: invalid YAML: nested too deeply",
+        ),
+        (
+            "? [[a]]\n: 1\n",
+            "bot.yaml:1: invalid YAML: a key holds a list or mapping inside it",
+        ),
+        (
             "gitlab: {url: https://g.example.com, project: a/b}\n",
             "bot.yaml:1: apps: required key is missing",
         ),

@@ -124,3 +124,63 @@ def test_errors_in_merged_keys_point_at_the_anchor() -> None:
         "bot.yaml:5: environments.staging.auto_merge: expected true or false, "
         "got 'maybe'"
     ]
+
+
+def _alias_bomb(levels: int) -> str:
+    """``levels`` x- keys, each a list of nine aliases of the one before."""
+    lines = ["x-a1: &a1 [x, x, x, x, x, x, x, x, x]"]
+    for level in range(2, levels + 1):
+        aliases = ", ".join([f"*a{level - 1}"] * 9)
+        lines.append(f"x-a{level}: &a{level} [{aliases}]")
+    return "".join(line + "\n" for line in lines)
+
+
+MINIMAL = ANCHORED.format(auto_merge="true")
+BOMB_REFUSED = "aliases expand to more than 100000 nodes; refusing the file"
+
+
+def test_an_alias_bomb_is_refused_before_it_expands() -> None:
+    """Nine levels of nine aliases (9**9 nodes) are refused at the crossing key."""
+    assert problems_of(_alias_bomb(9) + MINIMAL) == [f"bot.yaml:6: {BOMB_REFUSED}"]
+
+
+def test_an_alias_bomb_used_by_a_real_key_is_refused() -> None:
+    """The bound counts aliases where they are used, not only where anchored."""
+    small = _alias_bomb(5)  # 74,732 nodes: under the bound on their own
+    text = small + MINIMAL.replace("sources: [shop/web]", "sources: *a5")
+    apps_line = text.splitlines().index("apps:") + 1
+
+    assert problems_of(text) == [f"bot.yaml:{apps_line}: {BOMB_REFUSED}"]
+
+
+def test_a_self_referring_alias_does_not_crash() -> None:
+    """An anchor used inside its own node loads or is refused, never crashes."""
+    try:
+        parse_config("x-loop: &loop [*loop]\n" + MINIMAL, "bot.yaml", environ={})
+    except ConfigError as error:
+        assert error.problems == (f"bot.yaml:1: {BOMB_REFUSED}",)
+
+
+def test_a_shared_block_reused_under_many_keys_loads() -> None:
+    """An anchored list of windows and labels, reused a few times, is fine."""
+    shared = (
+        "x-windows: &nights\n"
+        "  - {days: [mon, tue, wed, thu, fri], start: '18:00', end: '08:00'}\n"
+        "  - {days: [sat, sun], start: '00:00', end: '24:00'}\n"
+        "x-labels: &labels [team::shop, tier::web]\n"
+    )
+    environments = (
+        "environments:\n"
+        "  staging: {freeze_windows: *nights, labels: *labels}\n"
+        "  production: {freeze_windows: *nights, merge_windows: *nights, "
+        "labels: *labels}\n"
+    )
+    text = shared + MINIMAL[: MINIMAL.index("environments:")] + environments
+    text += MINIMAL[MINIMAL.index("apps:") :]
+
+    config = parse_config(text, "bot.yaml", environ={})
+
+    production = config.environment("production")
+    assert production.labels == ("team::shop", "tier::web")
+    assert len(production.freeze_windows) == len(production.merge_windows) == 2
+    assert config.environment("staging").freeze_windows == production.freeze_windows

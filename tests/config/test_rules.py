@@ -174,3 +174,84 @@ def test_check_config_reports_every_repeat(
         "apps/staging/web.yaml again (manifests[0], in staging)",
         f"{path}: 2 problems",
     ]
+
+
+ONE_PASS = """\
+gitlab:
+  url: https://gitlab.example.com
+  project: platform/gitops
+environments: {s: {merge_method: foo, labels: [gitops::hold]}}
+apps:
+  web:
+    image: registry.example.com/shop/web
+    sources: [shop/web]
+    environments: [s, s]
+    manifests: [{path: "apps/{env}/web.yaml"}]
+"""
+
+
+def test_check_config_reports_schema_and_key_rules_in_one_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A bad value, a refused label and a repeated environment show together."""
+    path = tmp_path / "bot.yaml"
+    path.write_text(ONE_PASS)
+
+    status = main(["check-config", str(path)])
+    _, err = capsys.readouterr()
+
+    assert status == 2
+    assert err.splitlines() == [
+        f"{path}:4: environments.s.merge_method: expected one of bot, "
+        "gitlab_auto_merge, got 'foo'",
+        f"{path}:4: environments.s.labels[0]: "
+        + SCOPE_CLASH.format(
+            label="gitops::hold",
+            scope="gitops",
+            evicted="gitops::hold, gitops::pipeline-failed",
+        ),
+        f"{path}:9: apps.web.environments[1]: expected each environment once, "
+        "got 's' again (environments[0])",
+        f"{path}: 3 problems",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "problems"),
+    [
+        (
+            app_doc(environments="[qa, qa]"),
+            [
+                f"bot.yaml:{A + 2}: apps.web.environments[0]: expected an "
+                "environment defined under environments (staging, production), "
+                "got 'qa'",
+                f"bot.yaml:{A + 2}: apps.web.environments[1]: expected an "
+                "environment defined under environments (staging, production), "
+                "got 'qa'",
+            ],
+        ),
+        (
+            env_doc(labels='["gitops::x,y"]'),
+            [
+                f"bot.yaml:{E}: environments.staging.labels[0]: expected a label "
+                "(no commas), got 'gitops::x,y'",
+            ],
+        ),
+    ],
+)
+def test_a_key_the_schema_refuses_is_not_reported_again(
+    text: str, problems: list[str]
+) -> None:
+    """A value that fails its type shows one problem, not a rule's as well."""
+    assert problems_of(text) == problems
+
+
+def test_rules_across_sections_wait_for_a_valid_schema() -> None:
+    """A repeated manifest file shows only once the schema holds (README)."""
+    manifests = '[{path: "apps/{env}/web.yaml"}, {path: "apps/{env}/web.yaml"}]'
+    text = app_doc(image="Not An Image", manifests=manifests)
+
+    assert problems_of(text) == [
+        f"bot.yaml:{A}: apps.web.image: expected an image name without tag or "
+        "digest, such as registry.example.com/group/app, got 'Not An Image'",
+    ]
