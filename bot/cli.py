@@ -12,13 +12,17 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import math
 import sys
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from bot import __version__
 from bot.errors import GitopsBotError
 
 Runner = Callable[[argparse.Namespace], int]
+# Returns what is wrong with a combination of flags, or None.
+Check = Callable[[argparse.Namespace], str | None]
 
 # sub-command -> "module:function" taking the parsed arguments, returning
 # an exit status. Imported lazily so that `gitops-bot bump` does not pay
@@ -41,7 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="GitLab merge-request bot for GitOps image promotion.",
     )
     parser.add_argument("--version", action="version", version=__version__)
-    commands = parser.add_subparsers(dest="command", required=True)
+    commands = parser.add_subparsers(
+        dest="command", required=True, parser_class=CheckedParser
+    )
 
     _add_bump(commands)
     _add_deploy(commands)
@@ -53,13 +59,40 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class CheckedParser(argparse.ArgumentParser):
+    """A sub-command parser that also runs ``check`` on what it parsed.
+
+    For rules argparse cannot express, such as "one of three flags, of
+    which only two may go together"; a problem exits 2 like argparse's own.
+    """
+
+    def __init__(self, *args: Any, check: Check | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.check = check
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: Any = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        """Parse as argparse does, then exit 2 when ``check`` finds a problem."""
+        parsed, extras = super().parse_known_args(args, namespace)
+        problem = self.check(parsed) if self.check else None
+        if problem:
+            self.error(problem)
+        return parsed, extras
+
+
 def _add_bump(commands: argparse._SubParsersAction) -> None:
-    bump = commands.add_parser("bump", help="edit one image reference in a file")
+    bump = commands.add_parser(
+        "bump", help="edit one image reference in a file", check=_bump_target
+    )
     bump.add_argument("file", metavar="FILE")
-    target = bump.add_mutually_exclusive_group(required=True)
-    target.add_argument("--image", metavar="NAME", help="image name or repository")
-    target.add_argument("--key", metavar="DOTTED.PATH", help="values key path")
-    target.add_argument("--policy", metavar="NS:NAME", help="Flux image policy")
+    bump.add_argument("--image", metavar="NAME", help="image name or repository")
+    bump.add_argument(
+        "--key",
+        metavar="DOTTED.PATH",
+        help="values key path (with --image: the repository beside it is checked)",
+    )
+    bump.add_argument("--policy", metavar="NS:NAME", help="Flux image policy")
     bump.add_argument("--tag", metavar="T")
     bump.add_argument("--digest", metavar="D")
     bump.add_argument(
@@ -75,6 +108,25 @@ def _add_bump(commands: argparse._SubParsersAction) -> None:
     )
 
 
+def _bump_target(args: argparse.Namespace) -> str | None:
+    """One of --image, --key, --policy; --image and --key only for Helm values."""
+    flags = {"--image": args.image, "--key": args.key, "--policy": args.policy}
+    given = [flag for flag, value in flags.items() if value is not None]
+    if not given:
+        return "one of the arguments --image --key --policy is required"
+    if args.policy is not None and len(given) > 1:
+        return (
+            f"argument --policy: not allowed with argument {given[0]} "
+            "(only --image and --key go together, for Helm values)"
+        )
+    if len(given) == 2 and args.kind not in ("auto", "helm"):
+        return (
+            f"argument --image: not allowed with argument --key for --kind "
+            f"{args.kind} (together they check the repository of a Helm value)"
+        )
+    return None
+
+
 def _add_deploy(commands: argparse._SubParsersAction) -> None:
     deploy = commands.add_parser("deploy", help="open or update the deploy MR")
     deploy.add_argument("--app", required=True, metavar="A")
@@ -86,7 +138,7 @@ def _add_deploy(commands: argparse._SubParsersAction) -> None:
     deploy.add_argument("--dry-run", action="store_true", help="show the diff only")
     deploy.add_argument("--json", action="store_true", help="print the result")
     deploy.add_argument("--wait", choices=["merged"], help="wait for the merge")
-    deploy.add_argument("--timeout", type=float, default=1800.0, metavar="S")
+    deploy.add_argument("--timeout", type=_seconds, default=1800.0, metavar="S")
 
 
 def _add_trigger(commands: argparse._SubParsersAction) -> None:
@@ -100,7 +152,7 @@ def _add_trigger(commands: argparse._SubParsersAction) -> None:
     trigger.add_argument("--digest", metavar="D")
     trigger.add_argument("--force", action="store_true")
     trigger.add_argument("--wait", choices=["merged"])
-    trigger.add_argument("--timeout", type=float, default=1800.0, metavar="S")
+    trigger.add_argument("--timeout", type=_seconds, default=1800.0, metavar="S")
     trigger.add_argument(
         "--id-token-env",
         default="GITOPS_BOT_ID_TOKEN",
@@ -152,6 +204,19 @@ def _port_from(lowest: int) -> Callable[[str], int]:
         return number
 
     return port
+
+
+def _seconds(text: str) -> float:
+    """An argparse type: a positive, finite number of seconds."""
+    try:
+        number = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not (math.isfinite(number) and number > 0):
+        raise argparse.ArgumentTypeError(
+            f"must be a positive number of seconds, got {text}"
+        )
+    return number
 
 
 def _load_runner(command: str) -> Runner:

@@ -37,6 +37,11 @@ from bot.manifests.yamltext import Document, Parsed
 
 def find_sites(parsed: Parsed, target: Target) -> tuple[Site, ...]:
     """Return the sites of a kustomize image (--image) or helm parameter (--key)."""
+    if target.key and target.image and target.require_repository:
+        raise WrongTarget(
+            "--image with --key checks the repository beside a Helm value; "
+            "a helm.parameters value has none beside it: drop --image"
+        )
     if target.key:
         return _parameter_sites(parsed, target.key)
     if target.image:
@@ -102,7 +107,11 @@ def _parameter_sites(parsed: Parsed, name: str) -> tuple[Site, ...]:
                 f"{parsed.path}:{line_of(document, parameter) + 1}: parameter "
                 f"{name!r} has no value key"
             )
-        sites.append(scalar_site(parsed, document, *pair, parameter, None))
+        sites.append(
+            scalar_site(
+                parsed, document, *pair, parameter, None, label=f"parameter {name!r}"
+            )
+        )
 
     if not sites:
         raise TargetNotFound(

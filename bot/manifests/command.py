@@ -64,14 +64,25 @@ def read_text(path: Path) -> str:
 
 
 def write_atomically(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text`` through a temporary file; keep its mode."""
-    mode = path.stat().st_mode & 0o7777
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    """Replace ``path`` with ``text`` through a temporary file; keep its mode.
+
+    A symbolic link stays a link: the file it points to is replaced, in
+    that file's directory. Raise InvalidInput when it cannot be written.
+    """
+    try:
+        _replace_file(path.resolve(strict=True), text)
+    except OSError as error:
+        raise InvalidInput(f"{path}: cannot write: {error.strerror}") from None
+
+
+def _replace_file(real: Path, text: str) -> None:
+    mode = real.stat().st_mode & 0o7777
+    descriptor, temporary = tempfile.mkstemp(dir=real.parent, prefix=f".{real.name}.")
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)
         os.chmod(temporary, mode)
-        os.replace(temporary, path)
+        os.replace(temporary, real)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise

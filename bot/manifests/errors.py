@@ -37,6 +37,10 @@ class RepositoryMismatch(UnsupportedEdit):
     """The value at the key belongs to another image repository."""
 
 
+class NotAnImageValue(UnsupportedEdit):
+    """The value at the key is free text, not a tag, digest or image reference."""
+
+
 class EditGuardError(ManifestError):
     """The spliced text differs from the original outside the intended lines."""
 

@@ -16,7 +16,12 @@ from dataclasses import replace
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from bot.errors import InvalidInput
-from bot.manifests.errors import TargetNotFound, UnsupportedEdit, found_list
+from bot.manifests.errors import (
+    TargetNotFound,
+    UnsupportedEdit,
+    WrongTarget,
+    found_list,
+)
 from bot.manifests.model import CurrentImage, Site, Target, TextEdit
 from bot.manifests.nodes import line_of, walk
 from bot.manifests.references import parse_reference
@@ -81,7 +86,9 @@ def find_sites(
 
 
 def _target_policy(target: Target) -> str:
-    policy = target.policy or ""
+    policy = target.policy
+    if policy is None:
+        raise WrongTarget("Flux setter files need --policy NS:NAME")
     if policy.count(":") != 1 or not all(policy.split(":")):
         raise InvalidInput(
             f"--policy {policy!r} must be NAMESPACE:NAME (no field suffix)"

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from ruamel.yaml.nodes import MappingNode, Node
+from ruamel.yaml.nodes import MappingNode, Node, SequenceNode
 
 from bot.errors import InvalidInput
 from bot.manifests.errors import (
@@ -89,7 +89,9 @@ def _site_for(parsed: Parsed, path: str, repository: RepositoryCheck | None) -> 
     document, (parent, key, value) = hits[0]
     if isinstance(value, MappingNode):
         return block_site(parsed, document, path, value, repository)
-    return scalar_site(parsed, document, key, value, parent, repository)
+    return scalar_site(
+        parsed, document, key, value, parent, repository, label=f"key {path!r}"
+    )
 
 
 def _resolve(
@@ -103,6 +105,8 @@ def _resolve(
     for step in steps:
         parent = node
         if isinstance(step, int):
+            if isinstance(node, MappingNode):
+                return f"{walked} is a mapping, not a list; it has no [{step}]"
             children = items(node)
             if step >= len(children):
                 return f"{walked} has {len(children)} list items, no [{step}]"
@@ -110,6 +114,8 @@ def _resolve(
             walked += f"[{step}]"
             continue
 
+        if isinstance(node, SequenceNode):
+            return _list_hint(walked, step)
         pair = lookup(node, step)
         if pair is None:
             keys = ", ".join(text_of(k) or "?" for k, _ in entries(node)) or "none"
@@ -118,6 +124,17 @@ def _resolve(
         _ensure_not_alias(parsed, document, key, node, step)
         walked = step if walked == "the document root" else f"{walked}.{step}"
     return parent, key, node
+
+
+def _list_hint(walked: str, step: str) -> str:
+    """Why a key cannot be looked up in a list, and the index form to use."""
+    prefix = "" if walked == "the document root" else walked
+    if step.isdigit():
+        return f"{walked} is a list; use {prefix}[{step}]"
+    return (
+        f"{walked} is a list, not a mapping with key {step!r}; "
+        f"index it, e.g. {prefix}[0]"
+    )
 
 
 def _ensure_not_alias(

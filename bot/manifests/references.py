@@ -16,6 +16,9 @@ TAG_GRAMMAR = "[A-Za-z0-9_][A-Za-z0-9._-]{0,127}"
 _TAG = re.compile(TAG_GRAMMAR)
 _TAG_CHAR = re.compile(r"[A-Za-z0-9._-]")
 _HEX_LENGTHS = {"sha256": 64, "sha512": 128}
+# A digest as files hold it: the algorithm is checked, the hex is not
+# (validate_digest checks what we write).
+_DIGEST_SHAPE = re.compile(r"sha(256|512):[0-9a-fA-F]+")
 _DOCKER_HUB = ("docker.io", "index.docker.io", "registry-1.docker.io")
 # The distribution reference grammar's name: [host[:port]/]component(/component)*
 _HOST_PART = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
@@ -157,6 +160,26 @@ def normalise(repository: str) -> str:
 def is_same_repository(left: str, right: str) -> bool:
     """True when both names denote one repository after normalisation."""
     return normalise(left) == normalise(right)
+
+
+def is_tag(text: str) -> bool:
+    """True when ``text`` follows the OCI tag grammar."""
+    return bool(_TAG.fullmatch(text))
+
+
+def is_digest(text: str) -> bool:
+    """True when ``text`` is shaped ``sha256:<hex>`` or ``sha512:<hex>``."""
+    return bool(_DIGEST_SHAPE.fullmatch(text))
+
+
+def is_reference(text: str) -> bool:
+    """True when ``text`` parses as ``repository[:tag][@digest]``, each valid."""
+    reference = parse_reference(text)
+    return (
+        _is_repository_name(reference.repository)
+        and (reference.tag is None or is_tag(reference.tag))
+        and (reference.digest is None or is_digest(reference.digest))
+    )
 
 
 def looks_like_reference(value: str) -> bool:

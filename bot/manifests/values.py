@@ -3,7 +3,9 @@
 Shared by the Helm values editor and Argo CD's ``helm.parameters``. The
 form of the current value decides what changes: ``sha256:...`` takes the
 digest, ``repo[:tag]`` keeps its repository, ``tag@digest`` keeps that
-convention, anything else is a tag.
+convention, a tag or an empty value takes the tag. Any other text (a
+description, a template) is refused: it is not the image the key was
+meant to name.
 """
 
 from __future__ import annotations
@@ -11,13 +13,21 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from ruamel.yaml.nodes import MappingNode, Node
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode
 
-from bot.manifests.errors import RepositoryMismatch, TargetNotFound, UnsupportedEdit
+from bot.manifests.errors import (
+    NotAnImageValue,
+    RepositoryMismatch,
+    TargetNotFound,
+    UnsupportedEdit,
+)
 from bot.manifests.model import CurrentImage, Site, TextEdit
 from bot.manifests.nodes import line_of, lookup, text_of, value_at
 from bot.manifests.references import (
+    is_digest,
+    is_reference,
     is_same_repository,
+    is_tag,
     looks_like_reference,
     parse_reference,
     split_tag_digest,
@@ -28,6 +38,7 @@ from bot.manifests.yamltext import Document, Parsed
 
 _DIGEST = re.compile(r"sha(256|512):[0-9a-fA-F]*")
 _NULLS = ("", "~", "null", "Null", "NULL")
+_PREVIEW = 40
 
 
 @dataclass(frozen=True)
@@ -45,10 +56,16 @@ def scalar_site(
     value: Node,
     parent: Node | None,
     repository: RepositoryCheck | None,
+    *,
+    label: str,
 ) -> Site:
-    """Return the site of one scalar holding a tag, digest or reference."""
+    """Return the site of one scalar holding a tag, digest or reference.
+
+    ``label`` names the value in a refusal, e.g. ``key 'image.tag'``.
+    """
     text = _text(value)
     where = f"{parsed.path}:{line_of(document, value) + 1}"
+    _ensure_image_value(where, label, value, is_digest_key=text_of(key) == "digest")
     if _DIGEST.fullmatch(text) or text_of(key) == "digest":
         note = _ensure_repository(where, _block_repository(parent), repository)
         site = _digest_site(parsed, document, key, value, where)
@@ -73,6 +90,14 @@ def block_site(
     where = f"{parsed.path}:{line_of(document, block) + 1}"
     note = _ensure_repository(where, _block_repository(block), repository)
     tag_node, digest_node = value_at(block, "tag"), value_at(block, "digest")
+    for name, child in (("tag", tag_node), ("digest", digest_node)):
+        if child is not None:
+            _ensure_image_value(
+                f"{parsed.path}:{line_of(document, child) + 1}",
+                f"key '{path}.{name}'",
+                child,
+                is_digest_key=name == "digest",
+            )
     current = CurrentImage(
         _text(tag_node) or None,
         _text(digest_node) or None,
@@ -173,6 +198,47 @@ def _text(node: Node | None) -> str:
     if text is None:
         return ""
     return "" if node.style is None and text in _NULLS else text
+
+
+def _ensure_image_value(
+    where: str, label: str, value: Node, *, is_digest_key: bool
+) -> None:
+    """Refuse a value that is no tag, digest or image reference (free text).
+
+    Block scalars and collections pass: editing them is refused later,
+    with that reason.
+    """
+    if not isinstance(value, ScalarNode) or value.style in ("|", ">"):
+        return
+    text = _text(value)
+    if _is_image_value(text, is_digest_key):
+        return
+
+    if any(char.isspace() for char in text):
+        reason = "it contains whitespace"
+    elif not text.isprintable():
+        reason = "it contains a control character"
+    elif is_digest_key:
+        reason = "a digest key holds sha256:<hex> or nothing"
+    else:
+        reason = "it does not parse as one"
+    shown = text if len(text) <= _PREVIEW else text[:_PREVIEW] + "..."
+    raise NotAnImageValue(
+        f"{where}: {label} holds {shown!r}, which is not a tag, digest or "
+        f"image reference ({reason})"
+    )
+
+
+def _is_image_value(text: str, is_digest_key: bool) -> bool:
+    """True for an empty value, a digest, a reference, a tag or ``tag@digest``."""
+    if not text or _DIGEST.fullmatch(text):
+        return True
+    if is_digest_key:
+        return False
+    if looks_like_reference(text):
+        return is_reference(text)
+    tag, digest = split_tag_digest(text)
+    return (tag is None or is_tag(tag)) and (digest is None or is_digest(digest))
 
 
 def _ensure_repository(

@@ -212,3 +212,24 @@ async def test_wait_for_merge_fails_once_a_newer_tag_supersedes_ours(
         await wait_for_merge(client, iid, timeout=5, interval=0.01, tag="v1.3.0")
     await wait_for_merge(client, iid, timeout=5, interval=0.01, tag="v1.4.0")
     client.close()
+
+
+@pytest.mark.parametrize("timeout", ["-1", "0", "nan", "inf"])
+def test_a_timeout_that_is_not_positive_is_refused_before_anything_runs(
+    job: list[str],
+    control: Control,
+    capsys: pytest.CaptureFixture[str],
+    timeout: str,
+) -> None:
+    """--timeout must be a positive, finite number: exit 2, no write to GitLab."""
+    control.clear_log()
+
+    with pytest.raises(SystemExit) as exit_info:
+        main([*job, "--tag", "v1.3.0", "--wait", "merged", "--timeout", timeout])
+
+    assert exit_info.value.code == 2
+    assert (
+        "gitops-bot deploy: error: argument --timeout: must be a positive number "
+        f"of seconds, got {timeout}\n"
+    ) in capsys.readouterr().err
+    assert control.writes() == []

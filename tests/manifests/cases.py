@@ -14,11 +14,13 @@ from bot.manifests import Target
 
 D1 = "sha256:" + "a" * 64
 D2 = "sha256:" + "0123456789abcdef" * 4
+D4 = "sha256:" + "4" * 64
 
 KZ_FLUSH = "kustomize/flush/kustomization.yaml"
 KZ_INDENTED = "kustomize/indented/kustomization.yaml"
 KZ_CRLF = "kustomize/crlf/kustomization.yaml"
 VALUES = "helm/values.yaml"
+CURRENT = "helm/current-values.yaml"
 WORKLOADS = "manifests/workloads.yaml"
 LIST = "manifests/list.yaml"
 LIST_MULTIDOC = "manifests/list-multidoc.yaml"
@@ -377,6 +379,47 @@ HELM = [
         edits=(Sub(21, "v1.30.1", "v1.31.0"),),
     ),
     Case(
+        "hm-repository-check-refuses-when-absent",
+        VALUES,
+        hm("empty.tag", API),
+        "v3",
+        refuse="values.yaml:31: cannot check the repository: no repository, "
+        "name or image key next to the value",
+    ),
+    Case(
+        "hm-list-step-without-index",
+        VALUES,
+        hm("sidecars.0.image.tag"),
+        "v1",
+        refuse="key 'sidecars.0.image.tag' not found: sidecars is a list; "
+        "use sidecars[0]",
+    ),
+    Case(
+        "hm-list-step-by-name",
+        VALUES,
+        hm("sidecars.proxy.image.tag"),
+        "v1",
+        refuse="sidecars is a list, not a mapping with key 'proxy'; "
+        "index it, e.g. sidecars[0]",
+    ),
+    Case(
+        "hm-index-into-a-mapping",
+        VALUES,
+        hm("image[0].tag"),
+        "v1",
+        refuse="key 'image[0].tag' not found: image is a mapping, not a list; "
+        "it has no [0]",
+    ),
+    Case(
+        "hm-free-text-refused",
+        VALUES,
+        hm("description"),
+        "9",
+        refuse="values.yaml:38: key 'description' holds 'A very long line "
+        "that must never be fold...', which is not a tag, digest or image "
+        "reference (it contains whitespace)",
+    ),
+    Case(
         "hm-list-index-out-of-range",
         VALUES,
         hm("sidecars[5].image.tag"),
@@ -475,6 +518,92 @@ HELM = [
         hm("image..tag"),
         "v1",
         refuse="key path 'image..tag' is malformed",
+    ),
+]
+
+# Values keys hold today take the new version; text that is none is refused.
+CURRENT_VALUES = [
+    Case(
+        "cv-latest",
+        CURRENT,
+        hm("latest.tag"),
+        "1.1",
+        edits=(Sub(3, "latest", '"1.1"'),),
+    ),
+    Case("cv-numeric", CURRENT, hm("numeric.tag"), "v2", edits=(Sub(5, "1.10", "v2"),)),
+    Case(
+        "cv-tag-at-digest",
+        CURRENT,
+        hm("pinned.tag"),
+        "2.1",
+        D1,
+        edits=(Sub(7, f"2.0@{D4}", f"2.1@{D1}"),),
+    ),
+    Case(
+        "cv-reference",
+        CURRENT,
+        hm("reference.image", "ghcr.io/org/app"),
+        "1.1",
+        edits=(Sub(9, "app:1.0 ", "app:1.1 "),),
+    ),
+    Case("cv-digest", CURRENT, hm("bare.sha"), digest=D1, edits=(Sub(11, D4, D1),)),
+    Case(
+        "cv-quoted-null-is-a-tag",
+        CURRENT,
+        hm("quoted.tag"),
+        "v2",
+        edits=(Sub(13, '"null"', '"v2"'),),
+    ),
+    Case("cv-tilde", CURRENT, hm("tilde.tag"), "v2", edits=(Sub(15, "~", "v2"),)),
+    Case(
+        "cv-template-refused",
+        CURRENT,
+        hm("template.tag"),
+        "v2",
+        refuse="current-values.yaml:18: key 'template.tag' holds "
+        "'{{ .Chart.AppVersion }}', which is not a tag, digest or image "
+        "reference (it contains whitespace)",
+    ),
+    Case(
+        "cv-sentence-with-colon-refused",
+        CURRENT,
+        hm("sentence.tag"),
+        "v2",
+        refuse="current-values.yaml:20: key 'sentence.tag' holds 'see: the docs', "
+        "which is not a tag, digest or image reference (it contains whitespace)",
+    ),
+    Case(
+        "cv-bad-tag-refused",
+        CURRENT,
+        hm("build.tag"),
+        "v2",
+        refuse="current-values.yaml:22: key 'build.tag' holds 'v1.0+build.7', "
+        "which is not a tag, digest or image reference (it does not parse as one)",
+    ),
+    Case(
+        "cv-bad-reference-refused",
+        CURRENT,
+        hm("uppercase"),
+        "v2",
+        refuse="current-values.yaml:23: key 'uppercase' holds 'Shop/API:1.0', "
+        "which is not a tag, digest or image reference (it does not parse as one)",
+    ),
+    Case(
+        "cv-digest-key-with-text-refused",
+        CURRENT,
+        hm("pending.digest"),
+        digest=D1,
+        refuse="current-values.yaml:25: key 'pending.digest' holds 'pending', "
+        "which is not a tag, digest or image reference (a digest key holds "
+        "sha256:<hex> or nothing)",
+    ),
+    Case(
+        "cv-image-block-with-text-refused",
+        CURRENT,
+        hm("block", "org/app"),
+        "v2",
+        refuse="current-values.yaml:28: key 'block.tag' holds 'to be decided', "
+        "which is not a tag, digest or image reference (it contains whitespace)",
     ),
 ]
 
@@ -651,6 +780,14 @@ ARGOCD = [
         refuse="parameters found: image.tag (line 15), replicaCount (line 17)",
     ),
     Case(
+        "ac-parameter-cannot-check-a-repository",
+        APP,
+        Target(image="registry.example.com/shop/api", key="image.tag"),
+        "1.10",
+        refuse="--image with --key checks the repository beside a Helm value; "
+        "a helm.parameters value has none beside it: drop --image",
+    ),
+    Case(
         "ac-source-file-auto",
         SOURCE,
         Target(key="image.tag"),
@@ -699,6 +836,14 @@ FLUX = [
         fx("flux-system:nope"),
         "v2",
         refuse="policies marked: flux-system:app, flux-system:other",
+    ),
+    Case(
+        "fx-kind-flux-needs-policy",
+        VALUES,
+        Target("flux", key="image.tag"),
+        "v2",
+        refuse="values.yaml: Flux setter files need --policy NS:NAME "
+        "(kind flux from --kind flux)",
     ),
     Case(
         "fx-suffix-in-target-refused",
@@ -794,6 +939,7 @@ CASES = (
     + KUSTOMIZE_NEW_NAME
     + NEW_NAME_ELSEWHERE
     + HELM
+    + CURRENT_VALUES
     + MANIFESTS
     + MANIFEST_LISTS
     + ARGOCD

@@ -12,7 +12,7 @@ import pytest
 
 from bot.cli import main
 from tests.conftest import ROOT
-from tests.manifests.cases import CASES, D1, Case
+from tests.manifests.cases import API, CASES, D1, Case
 from tests.manifests.expect import expected_text
 from tests.manifests.test_fixtures import DATA
 
@@ -26,7 +26,7 @@ def argv_for(case: Case, path: Path) -> list[str]:
     if target.kind != "auto":
         argv += ["--kind", target.kind]
     for flag, value in (("--image", target.image), ("--key", target.key)):
-        if value and not (flag == "--image" and target.key):
+        if value:
             argv += [flag, value]
     if target.policy:
         argv += ["--policy", target.policy]
@@ -46,10 +46,7 @@ def copy_fixture(source: Path, tmp_path: Path) -> Path:
     return target
 
 
-CLI_CASES = [case for case in CASES if not (case.target.key and case.target.image)]
-
-
-@pytest.mark.parametrize("case", CLI_CASES, ids=lambda case: case.id)
+@pytest.mark.parametrize("case", CASES, ids=lambda case: case.id)
 def test_bump_edits_in_place_or_refuses(case: Case, tmp_path: Path, capsys) -> None:
     """Changes land in the file; refusals exit 2 with one line, file untouched."""
     path = copy_fixture(DATA / case.file, tmp_path)
@@ -207,3 +204,104 @@ def test_python_dash_m_bot_bump(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert 'tag: "1.10"' in path.read_text(encoding="utf-8")
     assert "line 8: 1.9 -> 1.10" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        ([], "one of the arguments --image --key --policy is required"),
+        (
+            ["--key", "image.tag", "--policy", "flux-system:app"],
+            "argument --policy: not allowed with argument --key (only --image "
+            "and --key go together, for Helm values)",
+        ),
+        (
+            ["--image", "shop/api", "--policy", "flux-system:app"],
+            "argument --policy: not allowed with argument --image",
+        ),
+        (
+            ["--kind", "manifest", "--key", "image.tag", "--image", "shop/api"],
+            "argument --image: not allowed with argument --key for --kind manifest "
+            "(together they check the repository of a Helm value)",
+        ),
+    ],
+)
+def test_target_flags_are_checked_by_the_parser(
+    flags: list[str], message: str, tmp_path: Path, capsys
+) -> None:
+    """One of --image/--key/--policy; only --image with --key combine: else exit 2."""
+    path = copy_fixture(VALUES, tmp_path)
+    before = path.read_bytes()
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["bump", str(path), *flags, "--tag", "2.0"])
+
+    assert exit_info.value.code == 2
+    assert f"gitops-bot bump: error: {message}" in capsys.readouterr().err
+    assert path.read_bytes() == before
+
+
+def test_key_with_image_checks_the_repository_beside_the_value(
+    tmp_path: Path, capsys
+) -> None:
+    """--key with --image edits a value beside that repository, refuses another."""
+    path = copy_fixture(VALUES, tmp_path)
+    before = path.read_bytes()
+
+    argv = ["bump", str(path), "--key", "image.tag", "--tag", "2.0"]
+
+    status = main([*argv, "--image", "shop/api"])
+    assert status == 2
+    assert (
+        f"{path}:8: the value belongs to repository "
+        "'registry.example.com:5000/shop/api', not 'shop/api'"
+    ) in capsys.readouterr().err
+    assert path.read_bytes() == before
+
+    status = main([*argv, "--image", API])
+    assert status == 0
+    assert path.read_bytes() == before.replace(b'tag: "1.9"', b'tag: "2.0"', 1)
+
+
+def test_a_symlink_stays_and_its_target_is_edited(tmp_path: Path, capsys) -> None:
+    """Through a link the file it points to is replaced, mode kept; the link stays."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    real = shared / "values.yaml"
+    real.write_text('image:\n  repository: r/x\n  tag: "1.0"\n', encoding="utf-8")
+    os.chmod(real, 0o640)
+    link = tmp_path / "app" / "values.yaml"
+    link.parent.mkdir()
+    link.symlink_to(real)
+
+    status = main(["bump", str(link), "--key", "image.tag", "--tag", "2.0"])
+
+    assert status == 0, capsys.readouterr().err
+    assert link.is_symlink() and link.readlink() == real
+    assert real.read_text(encoding="utf-8") == (
+        'image:\n  repository: r/x\n  tag: "2.0"\n'
+    )
+    assert real.stat().st_mode & 0o777 == 0o640
+    assert [p.name for p in shared.iterdir()] == ["values.yaml"]
+    assert [p.name for p in link.parent.iterdir()] == ["values.yaml"]
+
+
+def test_a_file_that_cannot_be_written_exits_2(
+    tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write the OS refuses exits 2 naming the file; the file is unchanged."""
+    path = copy_fixture(VALUES, tmp_path)
+    before = path.read_bytes()
+
+    # The suite may run as root, for whom a read-only directory is writable.
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr("tempfile.mkstemp", refuse)
+    status = main(["bump", str(path), "--key", "image.tag", "--tag", "2.0"])
+
+    assert status == 2
+    assert capsys.readouterr().err == (
+        f"gitops-bot bump: {path}: cannot write: Permission denied\n"
+    )
+    assert path.read_bytes() == before
