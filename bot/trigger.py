@@ -6,10 +6,14 @@ CI_JOB_TOKEN. The bot's answer is printed as it came: the merge request URL
 on success (``unchanged: <tag> is already on <branch>`` when there is no
 merge request), the bot's own message on a refusal. 5xx, 429 and connection
 failures are retried until ``--timeout`` (a 429's Retry-After is obeyed);
-a 4xx is final. ``--wait merged`` polls the deployment until the target
-branch runs the tag, and fails as soon as it never will: the open merge
-request proposes another tag or digest (superseded), or none is open and
-the target runs something else (closed).
+a 4xx is final. An answer that is not in the bot's shape (a JSON object;
+for a refusal, ``{"error", "message"}``) is refused saying so: ``--url``
+most likely points at something else, GitLab itself for instance.
+``--wait merged`` polls the deployment until the target branch runs the
+tag, and fails as soon as it never will: the open merge request proposes
+another tag or digest (superseded), or none is open and the target runs
+something else (closed). Out of time, it names the merge request and what
+it last saw of it.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 BACKOFF_SECONDS = 1.0
 BACKOFF_MAX_SECONDS = 30.0
 POLL_SECONDS = 5.0
+EXCERPT_CHARS = 200
 
 
 class BotUnavailable(GitLabError):
@@ -55,10 +60,19 @@ class NotMerged(GitLabError):
 
 @dataclass(frozen=True)
 class Answer:
-    """One answer of the bot: HTTP status and decoded JSON body."""
+    """One answer: HTTP status, the body if a JSON object (else empty), and
+    the start of the body as received (one line), for messages."""
 
     status: int
     body: dict
+    excerpt: str = ""
+
+    @property
+    def is_bots_refusal(self) -> bool:
+        """Whether the body is the bot's error shape ``{"error", "message"}``."""
+        return isinstance(self.body.get("error"), str) and isinstance(
+            self.body.get("message"), str
+        )
 
 
 def ensure_bot_url(url: str) -> str:
@@ -120,11 +134,12 @@ def _request(url: str, headers: dict[str, str], body: dict | None) -> Answer:
         method="GET" if body is None else "POST",
         headers={"Content-Type": "application/json", **headers},
     )
+    retry_after = None
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
-            answer = Answer(response.status, json.loads(response.read() or b"{}"))
+            answer = _answer(response.status, response.read())
     except urllib.error.HTTPError as error:
-        answer = Answer(error.code, _decode(error.read()))
+        answer = _answer(error.code, error.read())
         retry_after = _seconds(error.headers.get("Retry-After"))
     except (urllib.error.URLError, OSError) as error:
         raise BotUnavailable(f"{url}: {getattr(error, 'reason', error)}") from error
@@ -143,16 +158,37 @@ def _seconds(header: str | None) -> float | None:
         return None
 
 
-def _decode(raw: bytes) -> dict:
+def _answer(status: int, raw: bytes) -> Answer:
+    """The answer for ``raw``; a body that is no JSON object is kept as text."""
     try:
         decoded = json.loads(raw)
-    except ValueError:
-        return {"message": raw.decode(errors="replace")[:500]}
-    return decoded if isinstance(decoded, dict) else {"message": str(decoded)}
+    except ValueError:  # not JSON, or not UTF-8
+        decoded = None
+    excerpt = " ".join(raw.decode(errors="replace").split())[:EXCERPT_CHARS]
+    return Answer(status, decoded if isinstance(decoded, dict) else {}, excerpt)
+
+
+def is_bots_answer(answer: Answer, key: str) -> bool:
+    """Whether ``answer`` is a success in the bot's shape: an object with ``key``
+    (``status`` for a deploy, ``app`` for a deployment's status)."""
+    return answer.status < 400 and key in answer.body
+
+
+def refusal_text(url: str, answer: Answer) -> str:
+    """Why ``answer`` (an error, or no answer of the bot's) ends the command:
+    the bot's own message, or that the answer is not the bot's at all."""
+    if answer.is_bots_refusal:
+        return f"the bot refused (HTTP {answer.status}): {answer.body['message']}"
+    text = (
+        f"{url} answered HTTP {answer.status} with a body that is not the bot's "
+        "(is --url the bot's address?)"
+    )
+    return f"{text}: {answer.excerpt}" if answer.excerpt else text
 
 
 def _message(answer: Answer) -> str:
-    return str(answer.body.get("message") or answer.body.get("error") or answer.body)
+    body = answer.body
+    return str(body.get("message") or body.get("error") or answer.excerpt)
 
 
 def _backoff(state: RetryCallState) -> float:
@@ -179,21 +215,44 @@ def call_bot(
 
 
 def wait_for_merge(
-    base: str, headers: dict[str, str], args: argparse.Namespace
+    base: str, headers: dict[str, str], args: argparse.Namespace, request: dict
 ) -> None:
-    """Poll the deployment until the target runs our tag; raise ``NotMerged``."""
+    """Poll the deployment until the target runs our tag; raise ``NotMerged``.
+
+    ``request`` is the merge request the deploy answered with; the timeout
+    message names it and what the last poll saw of it.
+    """
     deadline = time.monotonic() + args.timeout
     status_url = f"{base}/api/v1/deployments/{args.app}/{args.env}"
     while True:
         answer = call_bot(status_url, headers, None, args.timeout)
-        if answer.status >= 400:
-            raise NotMerged(f"wait merged: HTTP {answer.status}: {_message(answer)}")
+        if not is_bots_answer(answer, "app"):
+            raise NotMerged(f"wait merged: {refusal_text(status_url, answer)}")
         if is_merged(answer.body, args.tag, args.digest):
             print("merged", file=sys.stderr)
             return
+        request = answer.body.get("merge_request") or request
         if time.monotonic() + POLL_SECONDS > deadline:
-            raise NotMerged(f"wait merged: not merged within {args.timeout:g}s")
+            raise NotMerged(not_merged_in_time(request, args.timeout))
         time.sleep(POLL_SECONDS)
+
+
+def not_merged_in_time(request: dict, timeout: float) -> str:
+    """The timeout message: the merge request, its URL and what was last seen
+    of it (state, draft, GitLab's merge status, the bot's labels)."""
+    where = f" ({request['web_url']})" if request.get("web_url") else ""
+    seen = [str(request.get("state") or "opened")]
+    if request.get("draft"):
+        seen.append("draft")
+    if merge_status := request.get("detailed_merge_status"):
+        seen.append(f"merge status {merge_status}")
+    labels = [str(label) for label in request.get("labels") or ()]
+    seen += [f"label {label}" for label in labels if label.startswith("gitops::")]
+    return (
+        f"wait merged: !{request.get('iid')}{where} not merged within "
+        f"{timeout:g}s; last seen: {', '.join(seen)}; comment /gitops status "
+        "on it for what blocks it"
+    )
 
 
 def is_merged(status: dict, tag: str | None, digest: str | None) -> bool:
@@ -252,19 +311,18 @@ def run_trigger(args: argparse.Namespace) -> int:
     base = ensure_bot_url(args.url)
     environ = dict(os.environ)
     headers = caller_headers(environ, args.id_token_env)
-    answer = call_bot(
-        f"{base}/api/v1/deployments",
-        headers,
-        deployment_body(args, environ),
-        args.timeout,
-    )
-    if answer.status >= 400:
-        error = InvalidInput if answer.status in {400, 404, 413, 415} else Refused
-        raise error(f"the bot refused (HTTP {answer.status}): {_message(answer)}")
+    deploy_url = f"{base}/api/v1/deployments"
+    body = deployment_body(args, environ)
+    answer = call_bot(deploy_url, headers, body, args.timeout)
+    if not is_bots_answer(answer, "status"):
+        # The bot's own 403/409 say policy; the rest is about our input.
+        policy = answer.is_bots_refusal and answer.status not in {400, 404, 413, 415}
+        error = Refused if policy else InvalidInput
+        raise error(refusal_text(deploy_url, answer))
 
     request = answer.body.get("merge_request") or {}
     # Flushed: with --wait the job log shows the URL while the job waits.
     print(outcome_line(answer.body), flush=True)
     if args.wait == "merged" and request:
-        wait_for_merge(base, headers, args)
+        wait_for_merge(base, headers, args, request)
     return 0

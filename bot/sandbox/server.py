@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 import shutil
 import tempfile
 import threading
@@ -17,6 +16,7 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
+from bot.errors import InvalidInput
 from bot.sandbox.app import SandboxState, create_app
 from bot.sandbox.records import register_core_tables
 from bot.sandbox.routes.users import create_token, create_user
@@ -31,8 +31,14 @@ STATE_FILE = "state.json"
 TIERS = ("free", "premium")
 
 
-def ensure_root(state: SandboxState, token: str) -> None:
-    """Create the administrator ``root`` if absent; make ``token`` one of its PATs."""
+def ensure_root(state: SandboxState, token: str | None) -> str:
+    """Create the administrator ``root`` if absent; return its token in use.
+
+    A given ``token`` becomes one of root's PATs (earlier ones keep working).
+    Without one, the latest sandbox-root token still valid is reused, so a
+    restart on the same data directory keeps the token printed before; a
+    new one is made only when there is none.
+    """
     root = next(
         (u for u in state.store.rows("users") if u.username == ROOT_USERNAME), None
     )
@@ -40,11 +46,31 @@ def ensure_root(state: SandboxState, token: str) -> None:
         root = create_user(
             state, ROOT_USERNAME, "Administrator", "admin@example.com", is_admin=True
         )
-    known = {t.token for t in state.store.find("tokens", user_id=root.id)}
-    if token not in known:
-        create_token(
-            state, root, ROOT_TOKEN_NAME, ["api", "sudo", "admin_mode"], token=token
-        )
+    tokens = state.store.find("tokens", user_id=root.id)
+    if token is None:
+        usable = [t for t in tokens if t.name == ROOT_TOKEN_NAME and not t.revoked]
+        if usable:
+            return usable[-1].token
+    elif token in {t.token for t in tokens}:
+        return token
+    created = create_token(
+        state, root, ROOT_TOKEN_NAME, ["api", "sudo", "admin_mode"], token=token
+    )
+    return created.token
+
+
+def ensure_data_dir(path: Path) -> None:
+    """Create the data directory ``path`` if absent; refuse a file there."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise InvalidInput(
+            f"data directory {path} is a file, not a directory"
+        ) from None
+    except OSError as error:
+        raise InvalidInput(
+            f"cannot create the data directory {path}: {error.strerror or error}"
+        ) from error
 
 
 class Sandbox:
@@ -63,7 +89,8 @@ class Sandbox:
             raise ValueError(f"tier must be one of {', '.join(TIERS)}, not {tier!r}")
         self.host, self.port, self.tier = host, port, tier
         self.data_dir = Path(data_dir) if data_dir is not None else None
-        self.root_token = root_token or f"glpat-{secrets.token_urlsafe(15)}"
+        # Given, or known once started (the stored one, else a new one).
+        self.root_token = root_token or ""
         self.url = ""
         self.state: SandboxState | None = None
         self._runner: web.AppRunner | None = None
@@ -77,15 +104,20 @@ class Sandbox:
         await self.stop()
 
     async def start(self) -> None:
-        """Load or create the state, then listen."""
+        """Load or create the state, then listen.
+
+        Raises:
+            InvalidInput: the data directory is a file or cannot be created.
+            UnreadableState: its state file is not one the sandbox wrote.
+        """
         if self.data_dir is None:
             self._temporary = tempfile.mkdtemp(prefix="gitlab-sandbox-")
             self.data_dir = Path(self._temporary)
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        ensure_data_dir(self.data_dir)
         store = Store(self.data_dir / STATE_FILE)
         register_core_tables(store)
         state = SandboxState(store, self.data_dir / "repositories", tier=self.tier)
-        ensure_root(state, self.root_token)
+        self.root_token = ensure_root(state, self.root_token or None)
         app = create_app(state)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()

@@ -4,6 +4,10 @@ Records are plain mutable dataclasses whose fields hold JSON values. Each
 table is registered with its record class; rows read from disk before the
 class is registered wait as raw dictionaries until it is, so modules that
 own a table may register it late (the merge-request part does).
+
+A state file that cannot be read as such (not JSON, another shape, a row
+without a required field) raises ``UnreadableState`` naming the file and
+what is wrong; the file is left as it was.
 """
 
 from __future__ import annotations
@@ -14,9 +18,22 @@ import os
 from pathlib import Path
 from typing import Any, TypeVar
 
+from bot.errors import InvalidInput
+
 R = TypeVar("R")
 
 FORMAT_VERSION = 1
+
+
+class UnreadableState(InvalidInput):
+    """The state file is not one this store wrote; it is left untouched."""
+
+    def __init__(self, path: Path | None, problem: str) -> None:
+        """Name ``path`` and the ``problem``, and say how to go on."""
+        super().__init__(
+            f"{path} {problem}; the file was left as it is: fix it, or move it "
+            "away to start with an empty sandbox"
+        )
 
 
 class Store:
@@ -38,7 +55,13 @@ class Store:
         self._classes[table] = cls
         rows = self._tables.setdefault(table, {})
         names = {field.name for field in dataclasses.fields(cls)}
-        for raw in self._pending.pop(table, []):
+        required = _required_fields(cls)
+        for number, raw in enumerate(self._pending.pop(table, []), start=1):
+            if problem := _row_problem(raw, required):
+                where = f'row {number} of table "{table}"'
+                raise UnreadableState(
+                    self.path, f"is not a sandbox state: {where} {problem}"
+                )
             known = {key: value for key, value in raw.items() if key in names}
             record = cls(**known)
             rows[record.id] = record
@@ -106,8 +129,71 @@ class Store:
         return self._tables[table]
 
     def _load(self, path: Path) -> None:
-        document = json.loads(path.read_text())
-        self._counters = {k: int(v) for k, v in document["counters"].items()}
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as error:
+            problem = f"cannot be read: {error.strerror or error}"
+            raise UnreadableState(path, problem) from error
+        except UnicodeDecodeError:
+            raise UnreadableState(path, "is not UTF-8 text") from None
+        try:
+            document = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise UnreadableState(
+                path,
+                f"is not valid JSON: {error.msg} at line {error.lineno} "
+                f"column {error.colno}",
+            ) from None
+        except RecursionError:  # the C decoder recurses once per level
+            raise UnreadableState(path, "nests too deeply to be read") from None
+        problem = _shape_problem(document)
+        if problem is not None:
+            raise UnreadableState(path, f"is not a sandbox state: {problem}")
+        self._counters = dict(document["counters"])
         self._pending = {
             table: list(rows) for table, rows in document["tables"].items()
         }
+
+
+def _shape_problem(document: Any) -> str | None:
+    """What keeps ``document`` from being a saved state, or None."""
+    if not isinstance(document, dict):
+        return f"expected a JSON object, found {_json_type(document)}"
+    version = document.get("version", FORMAT_VERSION)
+    if version != FORMAT_VERSION:
+        return f"format version {version!r}, this sandbox reads {FORMAT_VERSION}"
+    counters, tables = document.get("counters"), document.get("tables")
+    if not isinstance(counters, dict) or not all(
+        isinstance(value, int) for value in counters.values()
+    ):
+        return '"counters" must be an object of integers'
+    if not isinstance(tables, dict):
+        return '"tables" must be an object of lists'
+    for table, rows in tables.items():
+        if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+            return f'"tables.{table}" must be a list of objects'
+    return None
+
+
+def _row_problem(raw: dict[str, Any], required: list[str]) -> str | None:
+    """What keeps the saved row ``raw`` from becoming a record, or None."""
+    if missing := [name for name in required if name not in raw]:
+        return f"lacks {', '.join(missing)}"
+    if not isinstance(raw.get("id"), int):
+        return "has an id that is not an integer"
+    return None
+
+
+def _json_type(value: Any) -> str:
+    names = {list: "a list", str: "a string", bool: "a boolean", type(None): "null"}
+    return names.get(type(value), "a number")
+
+
+def _required_fields(cls: type) -> list[str]:
+    """The fields of dataclass ``cls`` without a default."""
+    return [
+        field.name
+        for field in dataclasses.fields(cls)
+        if field.default is dataclasses.MISSING
+        and field.default_factory is dataclasses.MISSING
+    ]

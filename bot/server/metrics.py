@@ -117,7 +117,8 @@ class Metrics:
         )
         self.webhook_events = Counter(
             f"{PREFIX}_webhook_events",
-            "Webhook deliveries by kind and outcome (queued, duplicate, ...).",
+            "Webhook deliveries by kind and outcome (queued, duplicate, ignored, "
+            "unauthorized, malformed, too_large, refused: queue full).",
             ["kind", "outcome"],
             registry=registry,
         )

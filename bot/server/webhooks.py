@@ -12,6 +12,10 @@ log line and GitLab call it causes.
 Two delays are measured: the wait in our queue, and the lag from the
 event's own timestamp in its payload (when GitLab queued it, roughly), which
 also shows delays in GitLab's hook queue.
+
+Every delivery is counted by kind and outcome, refusals included (a wrong
+secret, a bad or oversized body, a full queue). The kind label is one of
+GitLab's event kinds or ``unknown``, never text a sender chose freely.
 """
 
 from __future__ import annotations
@@ -25,11 +29,18 @@ from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import structlog
 from aiohttp import web
 
-from bot.server.edge import decode_json, ensure_utf8_charset, read_limited
+from bot.errors import GitopsBotError
+from bot.server.edge import (
+    PayloadTooLarge,
+    decode_json,
+    ensure_utf8_charset,
+    read_limited,
+)
 from bot.server.events import Event, parse_event
 from bot.server.id_tokens import Unauthorized
 from bot.server.metrics import Metrics
@@ -45,6 +56,33 @@ _TIMESTAMP = re.compile(
     r"(\d{4}-\d\d-\d\d)[T ](\d\d:\d\d:\d\d)(\.\d+)?"
     r"\s*(Z|UTC|[+-]\d\d:?\d\d)?"
 )
+# GitLab's X-Gitlab-Event header and the object_kind it announces; see
+# https://docs.gitlab.com/user/project/integrations/webhook_events/
+# Coupling: every kind bot.server.events parses must be among the values.
+_HEADER_KINDS = {
+    "Push Hook": "push",
+    "Tag Push Hook": "tag_push",
+    "Issue Hook": "issue",
+    "Confidential Issue Hook": "issue",
+    "Note Hook": "note",
+    "Confidential Note Hook": "note",
+    "Merge Request Hook": "merge_request",
+    "Wiki Page Hook": "wiki_page",
+    "Pipeline Hook": "pipeline",
+    "Job Hook": "build",
+    "Deployment Hook": "deployment",
+    "Feature Flag Hook": "feature_flag",
+    "Release Hook": "release",
+    "Milestone Hook": "milestone",
+    "Emoji Hook": "emoji",
+    "Resource Access Token Hook": "access_token",
+    "Vulnerability Hook": "vulnerability",
+    "Member Hook": "member",
+    "Subgroup Hook": "subgroup",
+    "Project Hook": "project",
+}
+KNOWN_KINDS = frozenset({*_HEADER_KINDS.values(), "work_item"})
+UNKNOWN_KIND = "unknown"
 # Where each kind keeps the time of its latest change, first found wins.
 _TIME_FIELDS = {
     "pipeline": ("finished_at", "created_at"),
@@ -139,13 +177,11 @@ class WebhookIntake:
 
     async def handle(self, request: web.Request) -> web.Response:
         """Answer one delivery: 202 queued, 200 ignored or duplicate, or refuse."""
-        self._ensure_secret(request.headers.get("X-Gitlab-Token"))
-        ensure_utf8_charset(request)
-        payload = decode_json(await read_limited(request, self._max_body_bytes))
-        event = parse_event(payload)
-        kind = _kind_of(payload)
+        kind, payload, event = await self._read_delivery(request)
         if event is None:
-            return self._ignored(kind, f"{kind or 'unknown'} events are not handled")
+            return self._ignored(
+                kind, f"{_kind_of(payload) or 'unknown'} events are not handled"
+            )
         if event.project_path != self._project_path:
             return self._ignored(kind, f"event from {event.project_path}")
 
@@ -159,6 +195,23 @@ class WebhookIntake:
         )
         return self._enqueue(delivery, keys)
 
+    async def _read_delivery(
+        self, request: web.Request
+    ) -> tuple[str, Any, Event | None]:
+        """Check and parse a delivery into (kind label, payload, event or None);
+        a refusal is counted under the kind known so far, then raised."""
+        header = request.headers.get("X-Gitlab-Event")
+        kind = kind_label(None, header)
+        try:
+            self._ensure_secret(request.headers.get("X-Gitlab-Token"))
+            ensure_utf8_charset(request)
+            payload = decode_json(await read_limited(request, self._max_body_bytes))
+            kind = kind_label(payload, header)
+            return kind, payload, parse_event(payload)
+        except GitopsBotError as error:
+            self._metrics.webhook_events.labels(kind, refusal_outcome(error)).inc()
+            raise
+
     def _ensure_secret(self, given: str | None) -> None:
         if given is None:
             raise Unauthorized("X-Gitlab-Token header is missing")
@@ -167,7 +220,7 @@ class WebhookIntake:
             raise Unauthorized("X-Gitlab-Token does not match the webhook secret")
 
     def _ignored(self, kind: str, reason: str) -> web.Response:
-        self._metrics.webhook_events.labels(kind or "unknown", "ignored").inc()
+        self._metrics.webhook_events.labels(kind, "ignored").inc()
         log.debug("webhook_ignored", kind=kind, reason=reason)
         return web.json_response({"status": "ignored", "reason": reason})
 
@@ -293,6 +346,25 @@ def parse_timestamp(text: str) -> float | None:
     except ValueError:  # month 13, hour 25...
         return None
     return moment.astimezone(UTC).timestamp()
+
+
+def kind_label(payload: object, header: str | None) -> str:
+    """The event kind to count a delivery under: the payload's object_kind,
+    else the X-Gitlab-Event header's, when GitLab knows it; else ``unknown``."""
+    if (kind := _kind_of(payload)) in KNOWN_KINDS:
+        return kind
+    return _HEADER_KINDS.get(header or "", UNKNOWN_KIND)
+
+
+def refusal_outcome(error: GitopsBotError) -> str:
+    """The outcome label of a refused delivery: ``unauthorized`` (401),
+    ``too_large`` (413) or ``malformed`` (not JSON in UTF-8, or a handled
+    kind lacking a field)."""
+    if isinstance(error, Unauthorized):
+        return "unauthorized"
+    if isinstance(error, PayloadTooLarge):
+        return "too_large"
+    return "malformed"
 
 
 def _kind_of(payload: object) -> str:

@@ -50,6 +50,25 @@ def test_a_new_root_token_is_added_on_restart(tmp_path) -> None:
         assert len(client(running, "glpat-two").users.list()) == 1
 
 
+def test_without_a_root_token_a_restart_reuses_the_stored_one(tmp_path) -> None:
+    """No --root-token: the first start makes one, restarts reuse it (no new
+    token piles up), and one given later is added beside it."""
+    with SandboxThread(data_dir=tmp_path) as first:
+        made = first.root_token
+    with SandboxThread(data_dir=tmp_path) as second:
+        assert second.root_token == made
+    with SandboxThread(data_dir=tmp_path, root_token="glpat-given") as third:
+        assert third.root_token == "glpat-given"
+        tokens = third.call(lambda: third.state.store.rows("tokens"))
+    with SandboxThread(data_dir=tmp_path) as fourth:
+        gl = client(fourth, made)
+        gl.auth()
+
+        assert fourth.root_token == "glpat-given"
+        assert gl.user.username == "root"
+    assert [t.token for t in tokens] == [made, "glpat-given"]
+
+
 def test_every_write_is_saved_before_the_answer(tmp_path) -> None:
     """The state file holds a new project as soon as POST /projects answered."""
     with SandboxThread(data_dir=tmp_path) as running:

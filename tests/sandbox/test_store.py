@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from bot.sandbox.store import Store
+from bot.sandbox.store import Store, UnreadableState
 
 
 @dataclass
@@ -101,3 +101,70 @@ def test_save_leaves_no_temporary_file(tmp_path) -> None:
     store.save()
 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.json"]
+
+
+SAVED_ROW = '{"version": 1, "counters": {}, "tables": {"things": [%s]}}'
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (b"{not json", "is not valid JSON: Expecting property name enclosed in "
+         "double quotes at line 1 column 2"),
+        (b"", "is not valid JSON: Expecting value at line 1 column 1"),
+        (b"\xff\xfe", "is not UTF-8 text"),
+        (b"[]", "is not a sandbox state: expected a JSON object, found a list"),
+        (b'{"version": 2, "counters": {}, "tables": {}}',
+         "is not a sandbox state: format version 2, this sandbox reads 1"),
+        (b'{"version": 1, "tables": {}}',
+         'is not a sandbox state: "counters" must be an object of integers'),
+        (b'{"version": 1, "counters": {"a": "x"}, "tables": {}}',
+         'is not a sandbox state: "counters" must be an object of integers'),
+        (b'{"version": 1, "counters": {}, "tables": []}',
+         'is not a sandbox state: "tables" must be an object of lists'),
+        (b'{"version": 1, "counters": {}, "tables": {"things": [1]}}',
+         'is not a sandbox state: "tables.things" must be a list of objects'),
+        (b"[" * 100_000, "nests too deeply to be read"),
+    ],
+)  # fmt: skip
+def test_an_unreadable_state_file_is_refused_and_left_alone(
+    tmp_path, content: bytes, problem: str
+) -> None:
+    """A state file the store did not write raises UnreadableState naming the
+    file and the problem; the file keeps its bytes."""
+    path = tmp_path / "s.json"
+    path.write_bytes(content)
+
+    with pytest.raises(UnreadableState) as raised:
+        Store(path)
+
+    assert str(raised.value) == (
+        f"{path} {problem}; the file was left as it is: fix it, or move it away "
+        "to start with an empty sandbox"
+    )
+    assert path.read_bytes() == content
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.json"]
+
+
+@pytest.mark.parametrize(
+    ("row", "problem"),
+    [
+        ('{"id": 1}', 'row 1 of table "things" lacks name'),
+        ('{"name": "a"}', 'row 1 of table "things" lacks id'),
+        ('{"id": "1", "name": "a"}',
+         'row 1 of table "things" has an id that is not an integer'),
+    ],
+)  # fmt: skip
+def test_a_saved_row_without_its_fields_is_refused_on_registration(
+    tmp_path, row: str, problem: str
+) -> None:
+    """A row lacking a required field (or with a non-integer id) is refused
+    when its table is registered, naming the row, the table and the field."""
+    path = tmp_path / "s.json"
+    path.write_text(SAVED_ROW % row)
+    store = Store(path)
+
+    with pytest.raises(UnreadableState, match=f"is not a sandbox state: {problem};"):
+        store.register("things", Thing)
+
+    assert path.read_text() == SAVED_ROW % row

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
+from prometheus_client.parser import text_string_to_metric_families
 
 from bot.server import keys
 from bot.server.events import MergeRequestEvent, NoteEvent
@@ -67,6 +68,17 @@ async def hooked(make_bot: MakeBot, recorder: Recorder) -> TestClient:
 async def drained(bot: TestClient) -> None:
     """Wait until every queued event was handled."""
     await bot.app[keys.INTAKE].queue.join()
+
+
+async def webhook_counts(bot: TestClient) -> dict[tuple[str, str], float]:
+    """gitops_bot_webhook_events_total from /metrics, by (kind, outcome)."""
+    text = await (await bot.get("/metrics")).text()
+    return {
+        (sample.labels["kind"], sample.labels["outcome"]): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "gitops_bot_webhook_events_total"
+    }
 
 
 @pytest.mark.parametrize(
@@ -286,6 +298,70 @@ async def test_full_queue_is_503_and_the_delivery_is_not_remembered(
     await drained(bot)
     resent = await bot.post(URL, json=payload("note"), headers=headers("late"))
     assert resent.status == 202
+    counts = await webhook_counts(bot)
+    assert (counts[("note", "refused")], counts[("note", "queued")]) == (1, 7)
+
+
+BIG_NOTE = json.dumps(
+    {**payload("note"), "object_attributes": {"note": "x" * 20_000}}
+).encode()
+
+
+@pytest.mark.parametrize(
+    ("sent", "body", "status", "counted"),
+    [
+        ({"X-Gitlab-Token": None}, payload("merge_request"),
+         401, ("merge_request", "unauthorized")),
+        ({"X-Gitlab-Token": "forged", "X-Gitlab-Event": "Note Hook"},
+         payload("note"), 401, ("note", "unauthorized")),
+        ({"X-Gitlab-Token": "forged", "X-Gitlab-Event": "Anything {at} all"},
+         payload("note"), 401, ("unknown", "unauthorized")),
+        ({"X-Gitlab-Event": None}, b'{"object_kind": "note",',
+         400, ("unknown", "malformed")),
+        ({}, b"\x80\x81", 400, ("merge_request", "malformed")),
+        ({}, {"object_kind": "note"}, 400, ("note", "malformed")),
+        ({"Content-Type": "application/json; charset=latin-1"},
+         payload("merge_request"), 415, ("merge_request", "malformed")),
+        ({"X-Gitlab-Event": "Note Hook"}, BIG_NOTE, 413, ("note", "too_large")),
+    ],
+)  # fmt: skip
+async def test_refused_deliveries_are_counted_by_reason(
+    make_bot: MakeBot,
+    recorder: Recorder,
+    sent: dict[str, str | None],
+    body: Any,
+    status: int,
+    counted: tuple[str, str],
+) -> None:
+    """A wrong or missing secret, a bad or oversized body: each refusal counts
+    once under its outcome, the kind from the payload or a known
+    X-Gitlab-Event header (else ``unknown``), and nothing is queued."""
+    bot = await make_bot(routers=[recorder.router], max_webhook_bytes=16384)
+    merged = {**headers(), **sent}
+    chosen = {name: value for name, value in merged.items() if value is not None}
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+
+    answer = await bot.post(URL, data=data, headers=chosen)
+
+    assert answer.status == status
+    assert await webhook_counts(bot) == {counted: 1.0}
+    await drained(bot)
+    assert recorder.events == []
+
+
+async def test_a_kind_gitlab_does_not_send_is_counted_as_unknown(
+    hooked: TestClient,
+) -> None:
+    """An unhandled object_kind of the sender's own invention is ignored and
+    counted under kind ``unknown``, never under the text it sent."""
+    sent = {**headers(), "X-Gitlab-Event": "Made Up Hook"}
+    answer = await hooked.post(URL, json={"object_kind": "made_up_1"}, headers=sent)
+
+    assert await answer.json() == {
+        "status": "ignored",
+        "reason": "made_up_1 events are not handled",
+    }
+    assert await webhook_counts(hooked) == {("unknown", "ignored"): 1.0}
 
 
 def test_seen_deliveries_forget_the_oldest() -> None:

@@ -12,6 +12,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -42,7 +43,8 @@ CI_ENV = {
     "CI_PIPELINE_URL": "http://gitlab.example/shop/web/-/pipelines/5",
 }
 
-Scripted = tuple[int, dict[str, str], dict[str, Any]]
+# (status, headers, body): a JSON object, or bytes sent as they are.
+Scripted = tuple[int, dict[str, str], dict[str, Any] | bytes]
 
 
 def _lower(headers: Any) -> dict[str, str]:
@@ -75,7 +77,8 @@ class StubBot:
                     (self.command, self.path, _lower(self.headers), body)
                 )
                 status, headers, payload = stub.answers.pop(0)
-                data = json.dumps(payload).encode()
+                raw = isinstance(payload, bytes)
+                data = payload if raw else json.dumps(payload).encode()
                 self.send_response(status)
                 for name, value in {**headers, "Content-Length": len(data)}.items():
                     self.send_header(name, str(value))
@@ -214,13 +217,49 @@ def test_4xx_fails_at_once_with_the_bots_message(
     message: str,
 ) -> None:
     """A 4xx is final: one request, exit 2, the bot's message on stderr, no URL."""
-    bot = stub((status, {}, {"message": message}))
+    bot = stub((status, {}, {"error": HTTPStatus(status).phrase, "message": message}))
 
     assert run(bot.url) == 2
 
     out, err = capsys.readouterr()
     assert out == ""
     assert f"the bot refused (HTTP {status}): {message}" in err
+    assert (len(bot.received), sleeps) == (1, [])
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "shown"),
+    [
+        (401, {"message": "401 Unauthorized"}, ': {"message": "401 Unauthorized"}'),
+        (404, {"error": "404 Not Found"}, ': {"error": "404 Not Found"}'),
+        (403, b"", ""),
+        (200, b"<html>\n  <title>Sign in</title>\n</html>",
+         ": <html> <title>Sign in</title> </html>"),
+        (201, b"[]", ": []"),
+        (200, {"id": 1, "name": "web"}, ': {"id": 1, "name": "web"}'),
+    ],
+)  # fmt: skip
+def test_an_answer_that_is_not_the_bots_says_so(
+    stub: Any,
+    ci_env: None,
+    sleeps: list[float],
+    capsys: pytest.CaptureFixture[str],
+    status: int,
+    body: Any,
+    shown: str,
+) -> None:
+    """--url pointing at GitLab or a web page: the answer is not the bot's
+    shape, so exit 2 saying that and asking about --url; no retry."""
+    bot = stub((status, {}, body))
+
+    assert run(bot.url) == 2
+
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == (
+        f"gitops-bot trigger: {bot.url}/api/v1/deployments answered HTTP {status} "
+        f"with a body that is not the bot's (is --url the bot's address?){shown}\n"
+    )
     assert (len(bot.received), sleeps) == (1, [])
 
 
@@ -331,6 +370,75 @@ def test_wait_merged_polls_until_the_target_runs_the_tag(
     assert (out, err) == (MR_URL + "\n", "merged\n")
 
 
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """A monotonic clock that moves only when the command sleeps; the sleeps."""
+    now = [1000.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    monkeypatch.setattr("time.monotonic", lambda: now[0])
+    monkeypatch.setattr("time.sleep", sleep)
+    return slept
+
+
+def test_wait_merged_out_of_time_names_the_mr_and_what_it_last_saw(
+    stub: Any, ci_env: None, clock: list[float], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--timeout 8 with the MR still open: exit 1 naming !7, its URL, its
+    last state, merge status and the bot's labels, and how to ask why."""
+    waiting = {
+        **OPEN,
+        "draft": True,
+        "detailed_merge_status": "not_approved",
+        "labels": ["team::web", "gitops::hold"],
+    }
+    bot = stub(CREATED, status(OPEN, "v1.0.0"), status(waiting, "v1.0.0"))
+
+    assert run(bot.url, "--wait", "merged", "--timeout", "8") == 1
+
+    assert len(bot.received) == 3
+    assert clock == [trigger.POLL_SECONDS]
+    assert capsys.readouterr().err == (
+        f"gitops-bot trigger: wait merged: !7 ({MR_URL}) not merged within 8s; "
+        "last seen: opened, draft, merge status not_approved, label gitops::hold; "
+        "comment /gitops status on it for what blocks it\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("answer", "shown"),
+    [
+        ((403, {}, {"error": "Forbidden", "message": "project shop/web may not "
+                    "deploy app web"}),
+         "the bot refused (HTTP 403): project shop/web may not deploy app web"),
+        ((200, {}, b"ok"),
+         "{url}/api/v1/deployments/web/staging answered HTTP 200 with a body "
+         "that is not the bot's (is --url the bot's address?): ok"),
+    ],
+)  # fmt: skip
+def test_wait_merged_ends_on_a_refused_poll(
+    stub: Any,
+    ci_env: None,
+    sleeps: list[float],
+    capsys: pytest.CaptureFixture[str],
+    answer: Scripted,
+    shown: str,
+) -> None:
+    """A poll refused by the bot, or answered by something else: exit 1 at
+    once with the bot's message, or saying the answer is not the bot's."""
+    bot = stub(CREATED, answer)
+
+    assert run(bot.url, "--wait", "merged") == 1
+
+    assert sleeps == []
+    expected = shown.format(url=bot.url)
+    assert capsys.readouterr().err.endswith(f"wait merged: {expected}\n")
+
+
 def test_wait_merged_fails_when_the_mr_is_gone_without_the_tag(
     stub: Any, ci_env: None, sleeps: list[float], capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -414,3 +522,21 @@ def test_wait_merged_against_the_real_bot_returns_after_a_human_merge(
 
     assert finished == [0]
     assert world.bot_mrs("web")[0].state == "merged"
+
+
+@pytest.mark.parametrize("timeout", ["-5", "0", "nan", "inf"])
+def test_a_timeout_that_is_not_positive_is_refused_before_any_request(
+    stub: Any, ci_env: None, capsys: pytest.CaptureFixture[str], timeout: str
+) -> None:
+    """--timeout must be a positive, finite number: exit 2, nothing is sent."""
+    bot = stub(CREATED)
+
+    with pytest.raises(SystemExit) as exit_info:
+        run(bot.url, "--timeout", timeout)
+
+    assert exit_info.value.code == 2
+    assert (
+        "gitops-bot trigger: error: argument --timeout: must be a positive number "
+        f"of seconds, got {timeout}\n"
+    ) in capsys.readouterr().err
+    assert bot.received == []
