@@ -95,10 +95,10 @@ class ReviewCalls:
             f"{_mr(iid)}/notes",
             query={"sort": "desc", "order_by": "created_at", "per_page": NOTES_PAGE},
         )
-        for note in notes or ():
-            author = (note.get("author") or {}).get("id")
-            if author == user_id and note.get("body") == body:
-                return dict(note)
+        for data in notes or ():
+            note = parse_note(data)
+            if note.author_id == user_id and note.body == body:
+                return dict(data)
         return None
 
     async def award_emoji(

@@ -66,8 +66,6 @@ def find_sites(
             f"policies marked: {found_list(found)}"
         )
 
-    if requested:
-        _ensure_takes(parsed.path, policy, wanted, requested)
     note = _untaken_note(parsed.path, policy, wanted, requested)
 
     holders = _holders(parsed, set(wanted))
@@ -96,14 +94,31 @@ def _target_policy(target: Target) -> str:
     return policy
 
 
-def _ensure_takes(
+def _untaken_note(
     path: str, policy: str, wanted: dict[int, str | None], requested: tuple[str, ...]
-) -> None:
-    """Refuse a request that none of the policy's markers can take."""
+) -> str:
+    """Name the requested fields that no marker of the policy takes ("" when
+    all are taken); refuse a request of which none is taken."""
     takes = {field for suffix in wanted.values() for field in TAKES[suffix]}
-    if takes.intersection(requested):
-        return
+    untaken = [field for field in requested if field not in takes]
+    if not untaken:
+        return ""
+    if len(untaken) == len(requested):
+        raise UnsupportedEdit(_refusal(path, policy, wanted, takes, requested))
+    return (
+        f"{path}: no $imagepolicy marker for {policy!r} takes a "
+        f"{' or '.join(untaken)}; it is not written"
+    )
 
+
+def _refusal(
+    path: str,
+    policy: str,
+    wanted: dict[int, str | None],
+    takes: set[str],
+    requested: tuple[str, ...],
+) -> str:
+    """Why none of the policy's markers takes the request, and what would."""
     found = "; ".join(
         f"line {line + 1} {_marker_text(policy, suffix)} takes {TAKES_TEXT[suffix]}"
         for line, suffix in sorted(wanted.items())
@@ -113,23 +128,9 @@ def _ensure_takes(
         if takes
         else "add a :tag or :digest marker for it"
     )
-    raise UnsupportedEdit(
-        f"{path}: no $imagepolicy marker for {policy!r} takes a "
-        f"{' or '.join(requested)}: {found}; {hint}"
-    )
-
-
-def _untaken_note(
-    path: str, policy: str, wanted: dict[int, str | None], requested: tuple[str, ...]
-) -> str:
-    """Name the requested fields that no marker of the policy takes, if any."""
-    takes = {field for suffix in wanted.values() for field in TAKES[suffix]}
-    untaken = [field for field in requested if field not in takes]
-    if not untaken:
-        return ""
     return (
         f"{path}: no $imagepolicy marker for {policy!r} takes a "
-        f"{' or '.join(untaken)}; it is not written"
+        f"{' or '.join(requested)}: {found}; {hint}"
     )
 
 

@@ -65,8 +65,9 @@ def scalar_site(
     """
     text = _text(value)
     where = f"{parsed.path}:{line_of(document, value) + 1}"
-    _ensure_image_value(where, label, value, is_digest_key=text_of(key) == "digest")
-    if _DIGEST.fullmatch(text) or text_of(key) == "digest":
+    is_digest_key = text_of(key) == "digest"
+    _ensure_image_value(where, label, value, is_digest_key=is_digest_key)
+    if _DIGEST.fullmatch(text) or is_digest_key:
         note = _ensure_repository(where, _block_repository(parent), repository)
         site = _digest_site(parsed, document, key, value, where)
     elif looks_like_reference(text):
