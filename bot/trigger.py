@@ -225,16 +225,19 @@ def wait_for_merge(
     deadline = time.monotonic() + args.timeout
     status_url = f"{base}/api/v1/deployments/{args.app}/{args.env}"
     while True:
-        answer = call_bot(status_url, headers, None, args.timeout)
+        left = max(deadline - time.monotonic(), 1.0)
+        answer = call_bot(status_url, headers, None, left)
         if not is_bots_answer(answer, "app"):
             raise NotMerged(f"wait merged: {refusal_text(status_url, answer)}")
         if is_merged(answer.body, args.tag, args.digest):
             print("merged", file=sys.stderr)
             return
         request = answer.body.get("merge_request") or request
-        if time.monotonic() + POLL_SECONDS > deadline:
+        left = deadline - time.monotonic()
+        if left <= 0:
             raise NotMerged(not_merged_in_time(request, args.timeout))
-        time.sleep(POLL_SECONDS)
+        # The last poll falls on the deadline, not up to a poll early.
+        time.sleep(min(POLL_SECONDS, left))
 
 
 def not_merged_in_time(request: dict, timeout: float) -> str:

@@ -396,12 +396,18 @@ def test_wait_merged_out_of_time_names_the_mr_and_what_it_last_saw(
         "detailed_merge_status": "not_approved",
         "labels": ["team::web", "gitops::hold"],
     }
-    bot = stub(CREATED, status(OPEN, "v1.0.0"), status(waiting, "v1.0.0"))
+    bot = stub(
+        CREATED,
+        status(OPEN, "v1.0.0"),
+        status(OPEN, "v1.0.0"),
+        status(waiting, "v1.0.0"),
+    )
 
     assert run(bot.url, "--wait", "merged", "--timeout", "8") == 1
 
-    assert len(bot.received) == 3
-    assert clock == [trigger.POLL_SECONDS]
+    # Polls at 0, 5 and 8 s: the last one falls on the deadline, not a poll early.
+    assert len(bot.received) == 4
+    assert clock == [trigger.POLL_SECONDS, 8 - trigger.POLL_SECONDS]
     assert capsys.readouterr().err == (
         f"gitops-bot trigger: wait merged: !7 ({MR_URL}) not merged within 8s; "
         "last seen: opened, draft, merge status not_approved, label gitops::hold; "
