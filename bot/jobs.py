@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import sys
 import time
@@ -20,13 +21,12 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-import structlog
-
 from bot.config import Config, load_config, read_gitlab_token
 from bot.deploy import DeployRequest, DeployResult, KeyedLocks, deploy
 from bot.errors import GitLabError
 from bot.gitlab import GitLab, MergeRequest, RetryPolicy
 from bot.record import Source, parse_marker
+from bot.server.logs import configure_logging
 
 POLL_SECONDS = 5.0
 # What a dry run would have done, by the status the real call answers.
@@ -39,7 +39,15 @@ class NotMerged(GitLabError):
 
 def run_deploy(args: argparse.Namespace) -> int:
     """Run one deploy request; print the MR URL or the JSON result."""
-    _log_to_stderr()
+    handler = configure_logging(_CurrentStderr())
+    try:
+        return _deploy(args)
+    finally:
+        logging.getLogger().removeHandler(handler)
+
+
+def _deploy(args: argparse.Namespace) -> int:
+    """The deploy itself, once logging is set up."""
     config = load_config(args.config)
     token = read_gitlab_token(config)
     request = DeployRequest(
@@ -177,10 +185,15 @@ def _render(result: DeployResult, target_branch: str, *, as_json: bool) -> str:
     return result.merge_request.web_url
 
 
-def _log_to_stderr() -> None:
-    """Keep stdout for the result: logs go to stderr."""
-    # Look sys.stderr up at each call, not once: a stream bound here would
-    # outlive a caller that swaps it (pytest's capture closes its streams).
-    structlog.configure(
-        logger_factory=lambda *_: structlog.PrintLogger(sys.stderr),
-    )
+class _CurrentStderr:
+    """Writes to whatever ``sys.stderr`` is at each call, so logs follow a
+    caller that swaps it (pytest's capture closes the streams it made)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+    def isatty(self) -> bool:
+        return sys.stderr.isatty()

@@ -3,8 +3,8 @@
 structlog events and plain ``logging`` records (python-gitlab, aiohttp)
 go through one stdlib handler and are rendered the same way. Values bound
 with ``structlog.contextvars`` (the request id) appear on every line of a
-request, including its GitLab calls. Called by ``gitops-bot serve``, never
-at import time.
+request, including its GitLab calls. Called by ``gitops-bot serve`` and
+``deploy``, never at import time.
 """
 
 from __future__ import annotations

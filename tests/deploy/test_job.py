@@ -111,8 +111,9 @@ def test_gitlab_refusal_exits_1(
 def test_gitlab_down_logs_each_attempt_once_and_exits_1(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Nothing listens at gitlab.url: one info line per attempt with route and
-    status, no warning, no URL; then exit 1 with one line saying what failed."""
+    """Nothing listens at gitlab.url: one JSON info line per attempt (stderr is
+    not a terminal) with route and status, no warning, no URL; then exit 1
+    with one line saying what failed."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -131,8 +132,10 @@ def test_gitlab_down_logs_each_attempt_once_and_exits_1(
     *attempts, last = err.splitlines()
     assert out == "" and attempts
     for line in attempts:
-        assert "[info" in line and "gitlab call failed" in line, line
-        assert "route='GET /projects/:id/" in line and "status=no-answer" in line
+        event = json.loads(line)
+        assert (event["level"], event["event"]) == ("info", "gitlab call failed")
+        assert event["route"].startswith("GET /projects/:id/"), line
+        assert (event["status"], event["environment"]) == ("no-answer", "staging")
     assert "/api/v4" not in err and "warning" not in err
     assert last.startswith("gitops-bot deploy: fetch_")
     assert last.endswith(
