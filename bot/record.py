@@ -10,6 +10,13 @@ same bytes (an unchanged description is not rewritten). ``<``, ``>`` and ``&``
 are written as ``\\u003c``, ``\\u003e`` and ``\\u0026`` wherever they occur; as
 JSON only allows them inside strings this is still valid JSON, and no value can
 ever close the comment with ``-->``.
+
+Everything else in a description comes from outside the bot (the manifest
+diff, pin reasons, tags, titles) and goes through ``inert``, ``code_span`` or
+``inline_text``, which never let ``<!--`` or ``-->`` through: outside text
+can neither open a comment nor forge a marker. ``read_marker`` still takes
+only the last marker standing on a line of its own, where the bot writes it
+(see there), so a description written before that escaping reads too.
 """
 
 from __future__ import annotations
@@ -23,7 +30,10 @@ MARKER_OPEN = "<!-- gitops-bot:record "
 MARKER_CLOSE = " -->"
 RECORD_VERSION = 1
 
-_MARKER_RE = re.compile(r"<!-- gitops-bot:record (.*?) -->", re.DOTALL)
+_MARKER_LINE_RE = re.compile(r"^<!-- gitops-bot:record (.*) -->[ \t\r]*$", re.MULTILINE)
+_UNCLOSED_LINE_RE = re.compile(r"^<!-- gitops-bot:record (?!.* -->)", re.MULTILINE)
+# Between the dashes of "<!--", "-->" and "--!>": where a zero-width space goes.
+_COMMENT_DASHES_RE = re.compile(r"(?<=<!-)(?=-)|(?<=-)(?=-!?>)")
 _HTML_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"}
 
 
@@ -115,32 +125,44 @@ def has_marker(description: str | None) -> bool:
 
 
 def read_marker(description: str | None) -> MarkerReading:
-    """Read the record marker of a description, never raising."""
+    """Read the record marker of a description, never raising.
+
+    The record is the last marker that stands on a line of its own: the bot
+    writes exactly one, as the description's last line. Earlier markers, and
+    marker text inside a line (a diff line, a quoted reason), are not the
+    bot's and are ignored rather than making the record unreadable: outside
+    text is escaped (``inert``), but descriptions written before that may
+    still carry it, and a copy pasted above the record must not hide it.
+    Someone who may edit the description can rewrite the record anyway, so
+    believing the last one trusts nobody new.
+
+    ``problem`` says why a description that mentions a marker has no
+    readable record.
+    """
     if not isinstance(description, str):
         return MarkerReading(record=None, found=False)
 
-    payloads = set(_MARKER_RE.findall(description))
+    payloads = _MARKER_LINE_RE.findall(description)
     if not payloads:
         return MarkerReading(
             record=None,
             found=has_marker(description),
-            problem=_unclosed_problem(description),
+            problem=_missing_problem(description),
         )
-    if len(payloads) > 1:
-        problem = f"{len(payloads)} different record markers in the description"
-        return MarkerReading(record=None, found=True, problem=problem)
 
     try:
-        record = _record_from_json(json.loads(payloads.pop()))
+        record = _record_from_json(json.loads(payloads[-1]))
     except (ValueError, _CorruptRecord) as error:
         return MarkerReading(record=None, found=True, problem=str(error))
     return MarkerReading(record=record, found=True)
 
 
-def _unclosed_problem(description: str) -> str | None:
-    """Name the problem of a marker that was opened but never closed."""
-    if has_marker(description):
+def _missing_problem(description: str) -> str | None:
+    """Name the problem of a marker that is there but cannot be read."""
+    if _UNCLOSED_LINE_RE.search(description):
         return "the record marker is not closed with ' -->'"
+    if has_marker(description):
+        return "no record marker stands on a line of its own"
     return None
 
 
@@ -281,7 +303,7 @@ def code_span(text: str) -> str:
 
     Mentions and references inside a code span do not notify anyone.
     """
-    flat = " ".join(text.splitlines()) or " "
+    flat = inert(" ".join(text.splitlines())) or " "
     longest = max((len(run) for run in re.findall(r"`+", flat)), default=0)
     fence = "`" * (longest + 1)
     pad = " " if flat.startswith("`") or flat.endswith("`") else ""
@@ -297,7 +319,17 @@ def inline_text(text: str) -> str:
     """
     flat = " ".join(text.split())
     escaped = re.sub(r"([\\`*_\[\]<>|~!&])", r"\\\1", flat)
-    return re.sub(r"([@#])(?=\w)", "\\1\u200b", escaped)
+    return inert(re.sub(r"([@#])(?=\w)", "\\1\u200b", escaped))
+
+
+def inert(text: str) -> str:
+    """Return ``text`` unable to open or close an HTML comment.
+
+    A zero-width space goes between the dashes of every ``<!--``, ``-->`` and
+    ``--!>``: the text looks the same, in code too (where no escape works),
+    but can never hide what follows or forge the record marker.
+    """
+    return _COMMENT_DASHES_RE.sub("\u200b", text)
 
 
 def _summary_table(record: DeployRecord, compare_url: str | None) -> list[str]:
@@ -361,7 +393,8 @@ def _diff_section(diff_summary: str) -> str:
 
     longest = max((len(run) for run in re.findall(r"`{3,}", diff_summary)), default=2)
     fence = "`" * (longest + 1)
-    return f"#### Manifest changes\n\n{fence}diff\n{diff_summary.rstrip()}\n{fence}"
+    diff = inert(diff_summary.rstrip())
+    return f"#### Manifest changes\n\n{fence}diff\n{diff}\n{fence}"
 
 
 def _optional_code(text: str | None) -> str:

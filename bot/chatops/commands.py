@@ -15,12 +15,20 @@ from typing import TYPE_CHECKING
 from bot import deploy, policy
 from bot.chatops.grammar import help_text
 from bot.chatops.ledger import merge_key
-from bot.chatops.pins import describe_pin
+from bot.chatops.pins import pin_markdown
 from bot.errors import Refused
 from bot.gate.execute import FAILED_LABEL, GateOutcome
 from bot.gate.model import HOLD_LABEL, MERGE_REQUESTED_LABEL
 from bot.gate.report import FINAL_STATES, status_report
-from bot.record import DeployRecord, Pin, code_span, inline_text, parse_marker
+from bot.gitlab import MergeRequest
+from bot.record import (
+    DeployRecord,
+    Pin,
+    code_span,
+    inline_text,
+    parse_marker,
+    read_marker,
+)
 
 if TYPE_CHECKING:
     from bot.chatops.handlers import Invocation
@@ -55,7 +63,7 @@ async def status(invocation: Invocation) -> str:
         invocation.context, invocation.mr.iid, notes=invocation.notes
     )
     if evaluated is None:
-        raise NotApplicable(f"!{invocation.mr.iid} carries no readable deploy record")
+        raise NotApplicable(no_record(invocation.mr))
     fetched, decision = evaluated
     return status_report(decision, fetched.state)
 
@@ -181,7 +189,7 @@ async def pin(invocation: Invocation) -> str:
         pin=new_pin,
     )
     result = await invocation.gate.deploy(invocation.context, request)
-    pinned = code_span(describe_pin(new_pin))
+    pinned = pin_markdown(new_pin)
     if result.merge_request is None:
         return (
             f"{_target(invocation)} already holds this pin ({pinned}): this "
@@ -284,8 +292,14 @@ def _record(invocation: Invocation) -> DeployRecord:
     """The merge request's deploy record."""
     record = parse_marker(invocation.mr.description)
     if record is None:
-        raise NotApplicable(f"!{invocation.mr.iid} carries no readable deploy record")
+        raise NotApplicable(no_record(invocation.mr))
     return record
+
+
+def no_record(mr: MergeRequest) -> str:
+    """Say that ``mr`` has no readable deploy record, and why."""
+    why = read_marker(mr.description).problem or "no record marker in the description"
+    return f"!{mr.iid} carries no readable deploy record ({why})"
 
 
 async def _help(invocation: Invocation) -> str:

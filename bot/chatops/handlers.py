@@ -356,7 +356,7 @@ def _refusal_without_record(
     only an Owner may act (fail closed); the refusal says what is missing."""
     mr = invocation.mr
     missing = (
-        f"!{mr.iid} carries no readable deploy record"
+        run.no_record(mr)
         if record is None
         else f"the environment {inline_text(record.environment)} of !{mr.iid} "
         "is no longer configured"

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import re
 
-from bot.record import Pin
+from bot.record import Pin, code_span, inline_text
 
 PIN_PREFIX = "# gitops-bot:pin "
 _PIN_LINE_RE = re.compile(r"^# gitops-bot:pin (\{.*\})[ \t]*$", re.MULTILINE)
@@ -54,6 +54,14 @@ def describe_pin(pin: Pin) -> str:
     by = f" by {pin.by}" if pin.by else ""
     why = f": {pin.reason}" if pin.reason else ""
     return f"{pin.tag}{by}{why}"
+
+
+def pin_markdown(pin: Pin) -> str:
+    """``describe_pin`` for a reply: the tag alone in a code span, the pinner
+    and the reason as inert text (no mention, no markup)."""
+    by = f" by {inline_text(pin.by)}" if pin.by else ""
+    why = f": {inline_text(pin.reason)}" if pin.reason else ""
+    return f"{code_span(pin.tag)}{by}{why}"
 
 
 def _text(data: dict[str, object], key: str) -> str | None:

@@ -26,7 +26,10 @@ async def test_unreadable_record_needs_owner(world: World) -> None:
 
     await edit_description(world, "alice", iid, "Edited by hand.")
     reply = await world.ask("eve", iid, "/gitops close")
-    assert f"!{iid} carries no readable deploy record; @eve has Guest" in reply
+    assert (
+        f"!{iid} carries no readable deploy record (no record marker in the "
+        "description); @eve has Guest"
+    ) in reply
     assert "needs Owner. Nothing was done." in reply
     reply = await world.ask("maria", iid, "/gitops close")
     assert "@maria has Maintainer access;" in reply and "needs Owner" in reply
@@ -34,6 +37,23 @@ async def test_unreadable_record_needs_owner(world: World) -> None:
     assert (await world.state_of(iid)).state == "opened"
     names = [b.name for b in await world.sync(world.project.branches.list)]
     assert "gitops/production/web" in names
+
+
+async def test_refusal_says_why_the_record_is_unreadable(world: World) -> None:
+    """A marker a developer broke by hand is named with its problem in the
+    Owner-only refusal; the hold label is not added."""
+    iid = await world.open_mr("v1.1.0", "production")
+    broken = '<!-- gitops-bot:record {"version": 1, "app": 3} -->'
+    await edit_description(world, "alice", iid, f"Edited by hand.\n\n{broken}")
+
+    reply = await world.ask("bob", iid, "/gitops hold")
+
+    assert (
+        f"!{iid} carries no readable deploy record (field app is 3, not a "
+        "string); @bob has Developer access;"
+    ) in reply
+    assert "needs Owner. Nothing was done." in reply
+    assert HOLD_LABEL not in (await world.state_of(iid)).labels
 
 
 async def test_hold_cancels_gitlab_auto_merge(make_world: MakeWorld) -> None:

@@ -36,7 +36,7 @@ async def test_pin_names_the_tag_it_replaces(world: World) -> None:
 
     assert reply == (
         "> `/gitops pin v1.0.0 broken checkout`\n\n"
-        "Pinned to `v1.0.0 by alice: broken checkout` once this merges: "
+        "Pinned to `v1.0.0` by alice: broken checkout once this merges: "
         f"updated in !{iid} (`v1.0.0`). "
         "This merge request no longer proposes `v2.0.0`. "
         "Later deploys are refused until `unpin`."
@@ -104,7 +104,7 @@ async def test_pin_that_main_already_holds_closes_the_mr_and_says_so(
 
     assert reply == (
         "> `/gitops pin v1.0.0 broken checkout`\n\n"
-        "`main` already holds this pin (`v1.0.0 by alice: broken checkout`): "
+        "`main` already holds this pin (`v1.0.0` by alice: broken checkout): "
         "this merge request changes nothing, so it is closed."
     )
     assert (await world.state_of(iid)).state == "closed"

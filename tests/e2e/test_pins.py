@@ -14,7 +14,7 @@ async def _pin_on_failing_mr(world: World) -> int:
     await world.set_result("fail")
     iid = await world.open_mr("v1.2.0")
     reply = await world.ask("alice", iid, "/gitops pin v1.1.0 broken checkout")
-    assert "Pinned to `v1.1.0 by alice: broken checkout` once this merges" in reply
+    assert "Pinned to `v1.1.0` by alice: broken checkout once this merges" in reply
     assert f"updated in !{iid} (`v1.1.0`)" in reply
     return iid
 

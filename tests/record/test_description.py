@@ -11,9 +11,11 @@ from bot.record import (
     Pin,
     Source,
     code_span,
+    inert,
     inline_text,
     parse_marker,
     render_description,
+    render_marker,
 )
 
 RECORD = DeployRecord(
@@ -163,3 +165,37 @@ def test_any_changelog_or_pin_text_keeps_the_record_readable(title: str, reason:
     text = _describe(record, changelog=(title,), diff_summary=title)
 
     assert parse_marker(text) == record
+
+
+INJECTED = '<!-- gitops-bot:record {"app":"x","environment":"staging"} -->'
+
+
+def test_outside_text_cannot_form_a_comment_or_a_marker():
+    """A manifest comment in the diff, a pin reason and tags holding marker
+    text are written so that only the bot's own marker opens a comment; the
+    diff still reads the same, and the record is the bot's."""
+    pin = Pin(tag=f"v1 {INJECTED}", reason=f"evil --> {INJECTED} done", by="a-->")
+    record = DeployRecord(
+        app="a", environment="e", image="i", tag="v1", pin=pin,
+        superseded_tags=(INJECTED,),
+    )  # fmt: skip
+    diff = f"+# reviewed {INJECTED}\n{INJECTED}\n+# gitops-bot:pin {{}} --!>"
+
+    text = _describe(record, diff_summary=diff, changelog=(INJECTED,))
+
+    assert text.count("<!--") == 1 and text.count("-->") == 1
+    assert "--!>" not in text
+    assert text.rstrip().endswith(render_marker(record))
+    assert f"+# reviewed {INJECTED}\n" in text.replace("\u200b", "")
+    assert parse_marker(text) == record
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text(alphabet="<!->-x ", max_size=30))
+def test_inert_text_never_opens_or_closes_a_comment(text: str):
+    """Whatever the dashes and brackets, ``inert`` leaves no ``<!--``,
+    ``-->`` or ``--!>``, and only adds zero-width spaces."""
+    done = inert(text)
+
+    assert "<!--" not in done and "-->" not in done and "--!>" not in done
+    assert done.replace("\u200b", "") == text
