@@ -24,6 +24,14 @@ class ManifestMismatch(policy.InvalidReference):
     http_status = 422
 
 
+class ManifestUnusable(policy.InvalidReference):
+    """A configured manifest cannot take the edit: no such image, key or
+    marker in it, or YAML that does not parse. The GitOps repository or
+    the configuration is at fault, not the request."""
+
+    http_status = 422
+
+
 class TargetMoved(policy.OlderTag):
     """A rebuild's tag is older than the one the target branch now holds."""
 

@@ -15,6 +15,7 @@ from bot.deploy.changelog import changelog_span
 from bot.deploy.model import (
     DeployRequest,
     ManifestMismatch,
+    ManifestUnusable,
     Pinned,
     Plan,
     Snapshot,
@@ -22,7 +23,7 @@ from bot.deploy.model import (
 )
 from bot.gitlab import MergeRequest, RepositoryFile
 from bot.manifests import EditResult, Target, edit, find_current
-from bot.manifests.errors import RepositoryMismatch
+from bot.manifests.errors import ManifestError, RepositoryMismatch
 from bot.manifests.splice import unified_diff
 from bot.record import (
     DeployRecord,
@@ -125,12 +126,17 @@ def plan_deploy(config: Config, request: DeployRequest, snapshot: Snapshot) -> P
 
 
 def _edit(request: DeployRequest, path: str, target: Target, text: str) -> EditResult:
-    """Edit one manifest; a value of another repository is the config's fault."""
+    """Edit one manifest. The request is valid by now, so a refusal is the
+    fault of the configuration or the GitOps repository (422)."""
     try:
         return edit(text, path, target, tag=request.tag, digest=request.digest)
     except RepositoryMismatch as error:
         raise ManifestMismatch(
             f"manifest does not match the app {request.app}: {error}"
+        ) from error
+    except ManifestError as error:
+        raise ManifestUnusable(
+            f"manifest cannot take the deploy of {request.app}: {error}"
         ) from error
 
 
