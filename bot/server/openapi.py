@@ -220,8 +220,10 @@ DEPLOYMENTS_PATH = {
             "413": _error("body larger than server.max_body_bytes"),
             "415": _error("Content-Type is not application/json in utf-8"),
             "422": _error(
-                "a configured manifest is missing in the GitOps project, or its "
-                "key sits beside another image repository than the app's"
+                "a configured manifest is missing in the GitOps project, cannot "
+                "take the edit (image, key or marker absent; YAML that does not "
+                "parse), or its key sits beside another image repository than "
+                "the app's"
             ),
             "502": _error("GitLab refused a call in a way the bot cannot recover"),
         },
