@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
+import regex
 from packaging.version import InvalidVersion, Version
 
 from bot.errors import InvalidInput, Refused
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
 TAG_RE = re.compile(references.TAG_GRAMMAR)
 DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128}")
 NAME_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
+# Longest a tag_pattern may take on one tag before the tag is refused.
+TAG_PATTERN_SECONDS = 0.1
 # "1.2", "v1.2.3", "1.2.3-rc.1", "1.2.3+build.7": at least one dot after the
 # first number, so that digit-only SHAs and dates stay unordered.
 _VERSION_LIKE = re.compile(r"[vV]?\d+(\.\d+)+([-.+_]?[0-9A-Za-z.+-]*)?")
@@ -193,7 +196,19 @@ def authorise(config: Config, source_project: str, app: str, env: str) -> None:
 def ensure_tag_allowed(env_config: EnvironmentConfig, tag: str) -> None:
     """Raise unless ``tag`` fully matches the environment's ``tag_pattern``."""
     pattern = env_config.tag_pattern
-    if pattern is not None and not re.fullmatch(pattern, tag):
+    if pattern is None:
+        return
+    try:
+        # The pattern is the operator's, the tag the caller's: a pattern
+        # that backtracks without end must not stall the server.
+        matched = regex.fullmatch(pattern, tag, timeout=TAG_PATTERN_SECONDS)
+    except TimeoutError:
+        raise NotAllowed(
+            f"tag {tag} could not be checked against the tag pattern of "
+            f"environment {env_config.name} within {TAG_PATTERN_SECONDS:g}s: "
+            f"{pattern} (simplify the pattern's nested repetition)"
+        ) from None
+    if not matched:
         raise NotAllowed(
             f"tag {tag} does not match the tag pattern of environment "
             f"{env_config.name}: {pattern}"

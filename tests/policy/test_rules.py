@@ -266,3 +266,18 @@ def test_command_access_levels(
     """Commands need their configured level; merge in a freeze the override."""
     environment = CONFIG.environment(env)
     assert command_access_level(environment, command, frozen=frozen) is level
+
+
+def test_a_pattern_that_backtracks_without_end_refuses_the_tag() -> None:
+    """A tag_pattern with nested repetition stops after its time budget:
+    the tag is refused naming the pattern, instead of stalling the server."""
+    environment = CONFIG.environment("production").model_copy(
+        update={"tag_pattern": r"(v|vv)+1"}
+    )
+    with pytest.raises(NotAllowed) as caught:
+        ensure_tag_allowed(environment, "v" * 60 + "x")
+    assert str(caught.value) == (
+        f"tag {'v' * 60}x could not be checked against the tag pattern of "
+        r"environment production within 0.1s: (v|vv)+1 (simplify the pattern's "
+        "nested repetition)"
+    )
