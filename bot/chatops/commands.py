@@ -210,12 +210,18 @@ async def unpin(invocation: Invocation) -> str:
     or closed, in the bot's open merge request of its environment (opened or
     updated, like ``promote``), keeping its tag and refusing an older one.
 
+    A closed merge request without a pin has nothing to lift: refused before
+    any deploy (which could only be a rollback to its tag).
+
     When the target branch already runs the tag without a pin, there is
     nothing left to merge: the deploy flow closes the open merge request
     (this one, if open), and the reply says so.
     """
     record = _record(invocation)
-    final = invocation.mr.state in FINAL_STATES
+    mr = invocation.mr
+    if mr.state == "closed" and record.pin is None:
+        raise NotApplicable(f"!{mr.iid} is closed and carries no pin; nothing to unpin")
+    final = mr.state in FINAL_STATES
     request = deploy.DeployRequest.from_record(
         record, force=not final, requested_by=invocation.actor, unpin=True
     )

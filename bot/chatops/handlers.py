@@ -246,7 +246,9 @@ class CommandHandler:
         """The answer to one note: run its commands, or its ready reply."""
         if not isinstance(note.parsed, Commands):
             text = note.parsed.text
-            return Answer(text, text.endswith(NOTHING_RUN), None, mr)
+            if text.endswith(NOTHING_RUN):
+                return Answer(text, True, None, mr)
+            return await self._answer_help(context, note, mr, text)
 
         level = await context.gitlab.fetch_member_access(note.author_id or 0)
         commands = note.parsed.commands
@@ -264,20 +266,39 @@ class CommandHandler:
         ]
         return await self._run_all(invocations)
 
+    async def _answer_help(
+        self, context: HandlerContext, note: CommandNote, mr: MergeRequest, text: str
+    ) -> Answer:
+        """A help-only note: its ready help text, once the commenter may run
+        ``help`` (reporter by default, README), else the refusal."""
+        level = await context.gitlab.fetch_member_access(note.author_id or 0)
+        help_command = Command(
+            "help", (), f"{context.config.server.command_prefix} help"
+        )
+        invocation = Invocation(
+            help_command, note.author, level, mr, context, self.gate
+        )
+        refusal = permission_refusal(invocation)
+        if refusal is None:
+            return Answer(text, False, None, mr)
+        log.info("command refused", command="help", actor=note.author)
+        return Answer(format_refusal(help_command, refusal), True, None, mr)
+
     async def _run_all(self, invocations: list[Invocation]) -> Answer:
         """Run each command in order, each on the merge request as the one
-        before left it."""
+        before left it and seeing a hold change an earlier line made."""
         replies: list[str] = []
         refused, change, merge_for = False, None, None
         mr = invocations[0].mr
-        for invocation in invocations:
-            invocation = replace(invocation, mr=mr)
+        for index, invocation in enumerate(invocations):
+            invocation = replace(invocations[index], mr=mr)
             reply, ok, text = await self._run_one(invocation)
             replies.append(reply)
             refused = refused or not ok
             name = invocation.command.name
             if ok and name in HOLD_CHANGES:
                 change = HOLD_CHANGES[name]
+                invocations = _with_hold(invocations, index)
             if isinstance(text, run.Remembered):
                 merge_for = text.merge_for
             if ok and name not in READ_ONLY:
@@ -303,6 +324,26 @@ class CommandHandler:
             return format_reply(command, f"Not done: {error}"), False, ""
         log.info("command run", command=command.name, actor=invocation.actor)
         return format_reply(command, text), True, text
+
+
+def _with_hold(invocations: list[Invocation], index: int) -> list[Invocation]:
+    """The invocations, the lines after ``index`` seeing the hold change that
+    line made (who held and why), as the next notes listing will."""
+    done = invocations[index]
+    held = done.command.name == "hold"
+    later = [
+        replace(
+            item,
+            notes=replace(
+                item.notes,
+                held=held,
+                held_by=done.actor if held else None,
+                hold_reason=(" ".join(done.command.args) or None) if held else None,
+            ),
+        )
+        for item in invocations[index + 1 :]
+    ]
+    return [*invocations[: index + 1], *later]
 
 
 def _running(note_id: int, later: tuple[Command, ...]) -> int | None:

@@ -157,3 +157,40 @@ async def test_note_on_an_issue_is_ignored_without_a_crash(world: World) -> None
     await world.settle()
     metrics = world.bot_app[keys.METRICS]
     assert metrics.handler_errors.labels("note")._value.get() == 0
+
+
+async def test_help_follows_the_documented_minimum(world: World) -> None:
+    """README gives `help` a minimum of reporter: a guest's `help` is refused
+    like any command (nothing listed, the note marked refused), while a
+    developer gets the list."""
+    iid = await world.open_mr("v1.1.0", "production")
+
+    refused = await world.ask("eve", iid, "/gitops help")
+    await world.comment("alice", iid, "/gitops help")
+
+    assert refused == (
+        "> `/gitops help`\n\n@eve has Guest access; `help` on production needs "
+        "Reporter. Nothing was done."
+    )
+    *_, listed = await world.sync(lambda: world.bot_notes(iid))
+    assert listed.startswith("Commands (one per line")
+    assert sum("Commands (one per line" in note for note in
+               await world.sync(lambda: world.bot_notes(iid))) == 1  # fmt: skip
+    assert (await world.state_of(iid)).state == "opened"
+
+
+async def test_status_after_hold_in_the_same_note_names_the_holder(
+    world: World,
+) -> None:
+    """`status` on the line after `hold` names who held it and why, as a
+    later `status` does; the hold stays and nothing merges."""
+    await world.set_result("fail")
+    iid = await world.open_mr("v1.1.0")
+
+    reply = await world.ask("alice", iid, "/gitops hold migration\n/gitops status")
+
+    assert "`held`: held by `alice`: migration; `unhold` lifts it" in reply, reply
+    later = await world.ask("bob", iid, "/gitops status")
+    assert "`held`: held by `alice`: migration; `unhold` lifts it" in later
+    mr = await world.state_of(iid)
+    assert mr.state == "opened" and HOLD in mr.labels

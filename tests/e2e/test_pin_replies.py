@@ -135,3 +135,29 @@ async def test_a_pin_in_an_open_mr_refuses_auto_promotion_into_it(
     path = "apps/web/production/kustomization.yaml"
     text = await world.sync(lambda: world.file(path, "gitops/production/web"))
     assert "newTag: v1.0.0" in text and PIN_PREFIX in text
+
+
+async def test_unpin_on_a_closed_mr_without_a_pin_says_nothing_to_unpin(
+    world: World,
+) -> None:
+    """`unpin` on a closed MR that never carried a pin is refused as such, not
+    tried as a rollback against the newer open MR; that MR keeps its tag and
+    no merge request is opened or changed."""
+    await world.set_result("fail")
+    closed = await world.open_mr("v1.2.0")
+    await world.comment("bob", closed, "/gitops close")
+    newer = await world.open_mr("v1.9.0")
+    assert newer != closed
+    before = await world.sync(lambda: world.branch_head(BRANCH))
+    count = len(await world.sync(lambda: world.merge_requests("staging")))
+
+    reply = await world.ask("bob", closed, "/gitops unpin")
+
+    assert reply == (
+        "> `/gitops unpin`\n\n"
+        f"Not done: !{closed} is closed and carries no pin; nothing to unpin"
+    )
+    assert len(await world.sync(lambda: world.merge_requests("staging"))) == count
+    assert (await world.sync(lambda: world.branch_head(BRANCH)))["id"] == before["id"]
+    text = await world.sync(lambda: world.file(MANIFEST, BRANCH))
+    assert "newTag: v1.9.0" in text and PIN_PREFIX not in text
