@@ -15,8 +15,8 @@ Everything else in a description comes from outside the bot (the manifest
 diff, pin reasons, tags, titles) and goes through ``inert``, ``code_span`` or
 ``inline_text``, which never let ``<!--`` or ``-->`` through: outside text
 can neither open a comment nor forge a marker. ``read_marker`` still takes
-only the last marker standing on a line of its own, where the bot writes it
-(see there), so a description written before that escaping reads too.
+only the last marker, where the bot writes it (see there), so a description
+written before that escaping reads too.
 """
 
 from __future__ import annotations
@@ -30,8 +30,7 @@ MARKER_OPEN = "<!-- gitops-bot:record "
 MARKER_CLOSE = " -->"
 RECORD_VERSION = 1
 
-_MARKER_LINE_RE = re.compile(r"^<!-- gitops-bot:record (.*) -->[ \t\r]*$", re.MULTILINE)
-_UNCLOSED_LINE_RE = re.compile(r"^<!-- gitops-bot:record (?!.* -->)", re.MULTILINE)
+_MARKER_RE = re.compile(r"<!-- gitops-bot:record ([^\n]*?) -->")
 # Between the dashes of "<!--", "-->" and "--!>": where a zero-width space goes.
 _COMMENT_DASHES_RE = re.compile(r"(?<=<!-)(?=-)|(?<=-)(?=-!?>)")
 _HTML_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"}
@@ -127,12 +126,12 @@ def has_marker(description: str | None) -> bool:
 def read_marker(description: str | None) -> MarkerReading:
     """Read the record marker of a description, never raising.
 
-    The record is the last marker that stands on a line of its own: the bot
-    writes exactly one, as the description's last line. Earlier markers, and
-    marker text inside a line (a diff line, a quoted reason), are not the
-    bot's and are ignored rather than making the record unreadable: outside
-    text is escaped (``inert``), but descriptions written before that may
-    still carry it, and a copy pasted above the record must not hide it.
+    The record is the last marker (each on one line): the bot writes exactly
+    one, as the description's last line, after everything it copies from
+    outside. Earlier marker text (a manifest comment in the diff, a quoted
+    reason, a pasted description) is not the bot's and is ignored rather
+    than making the record unreadable: outside text is escaped (``inert``),
+    but descriptions written before that may still carry it.
     Someone who may edit the description can rewrite the record anyway, so
     believing the last one trusts nobody new.
 
@@ -142,12 +141,12 @@ def read_marker(description: str | None) -> MarkerReading:
     if not isinstance(description, str):
         return MarkerReading(record=None, found=False)
 
-    payloads = _MARKER_LINE_RE.findall(description)
+    payloads = _MARKER_RE.findall(description)
     if not payloads:
         return MarkerReading(
             record=None,
             found=has_marker(description),
-            problem=_missing_problem(description),
+            problem=_unclosed_problem(description),
         )
 
     try:
@@ -157,12 +156,10 @@ def read_marker(description: str | None) -> MarkerReading:
     return MarkerReading(record=record, found=True)
 
 
-def _missing_problem(description: str) -> str | None:
-    """Name the problem of a marker that is there but cannot be read."""
-    if _UNCLOSED_LINE_RE.search(description):
-        return "the record marker is not closed with ' -->'"
+def _unclosed_problem(description: str) -> str | None:
+    """Name the problem of a marker that was opened but never closed."""
     if has_marker(description):
-        return "no record marker stands on a line of its own"
+        return "the record marker is not closed with ' -->' on its line"
     return None
 
 

@@ -156,8 +156,8 @@ def test_wrong_field_types_are_named(field: str, value: object, problem: str):
     assert reading.problem == problem or problem in reading.problem
 
 
-def test_the_last_marker_on_its_own_line_is_the_record():
-    """The bot writes its marker as the last line: a marker line above it (a
+def test_the_last_marker_is_the_record():
+    """The bot writes its marker as the last line: a marker above it (a
     copied description) does not make the record unreadable, it is ignored."""
     other = DeployRecord(app="other", environment="staging", image="img")
     description = f"{render_marker(other)}\ntext\n{render_marker(RECORD)}\n"
@@ -177,22 +177,14 @@ def test_the_last_marker_on_its_own_line_is_the_record():
         "  <!-- gitops-bot:record {} -->",
     ],
 )
-def test_marker_text_inside_a_line_is_not_the_record(line: str):
-    """Marker text that does not start its line (a diff line, a reason in a
+def test_marker_text_above_the_record_is_not_the_record(line: str):
+    """Marker text above the bot's marker (a diff line, a reason in a
     sentence, written before such text was escaped) is not the bot's: the
     record below it still reads, in full."""
     reading = read_marker(f"Deploy\n\n{line}\n\n{render_marker(RECORD)}\n")
 
     assert reading.record == RECORD
     assert reading.problem is None
-
-
-def test_marker_text_only_inside_lines_is_named_as_the_problem():
-    """Without a marker line, marker text elsewhere is found but unreadable."""
-    reading = read_marker('+# x <!-- gitops-bot:record {"app":"x"} -->')
-
-    assert reading.record is None and reading.found
-    assert reading.problem == "no record marker stands on a line of its own"
 
 
 def test_repeated_identical_marker_is_read():
