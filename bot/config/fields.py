@@ -53,10 +53,14 @@ def matching(regex: str, phrase: str, *, hide_input: bool = False) -> Check:
     return check
 
 
-def _at_least(minimum: int) -> Check:
+def _between(minimum: int, maximum: int, phrase: str) -> Check:
+    """Return a check for an integer from ``minimum`` to ``maximum``."""
+
     def check(value: Any) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            raise expected(f"an integer >= {minimum}")
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise expected(phrase)
+        if not minimum <= value <= maximum:
+            raise expected(phrase)
         return value
 
     return check
@@ -155,8 +159,34 @@ def _rule(check: Check) -> PlainValidator:
 
 Text = Annotated[str, _rule(matching(r"(?s).*\S.*", "a non-empty string"))]
 Bool = Annotated[bool, _rule(_typed(bool, "true or false"))]
-Count = Annotated[int, _rule(_at_least(0))]
-PositiveInt = Annotated[int, _rule(_at_least(1))]
+# Every number has an upper bound too: a value past it (timeout_seconds:
+# 10000000000) would pass here and then crash each call that uses it.
+DAY = 24 * 60 * 60
+KIB, MIB = 1024, 1024 * 1024
+Seconds = Annotated[
+    int, _rule(_between(1, DAY, f"a number of seconds from 1 to {DAY} (a day)"))
+]
+Approvals = Annotated[int, _rule(_between(0, 100, "an integer from 0 to 100"))]
+Concurrency = Annotated[int, _rule(_between(1, 100, "an integer from 1 to 100"))]
+QueueLength = Annotated[int, _rule(_between(1, 100_000, "an integer from 1 to 100000"))]
+BodyBytes = Annotated[
+    int,
+    _rule(_between(1, 16 * MIB, f"a number of bytes from 1 to {16 * MIB} (16 MiB)")),
+]
+# GitLab sends descriptions and comments of up to 1 MB; a limit under 16 KiB
+# refuses ordinary merge request and comment events, and their commands.
+WebhookBytes = Annotated[
+    int,
+    _rule(
+        _between(
+            16 * KIB,
+            64 * MIB,
+            f"a number of bytes from {16 * KIB} (16 KiB; smaller limits refuse "
+            f"ordinary comment events and lose their commands) to {64 * MIB} "
+            "(64 MiB)",
+        )
+    ),
+]
 Name = Annotated[
     str,
     _rule(

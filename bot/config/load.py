@@ -7,8 +7,9 @@ to environments checked against the names in the file) and the rules over
 single keys of :mod:`bot.config.rules` (no environment listed twice under an
 app, environment labels outside the bot's scoped labels); a key the schema
 refuses is not reported again by a rule. The rules that combine sections
-(promotions that end, no manifest file listed twice) need a valid schema, so
-their problems show in a second run, once the first ones are fixed.
+(promotions that end, automatic promotions only to where the app is deployed,
+no manifest file listed twice) need a valid schema, so their problems show in
+a second run, once the first ones are fixed.
 
 Top-level keys starting with ``x-`` are ignored, so that a file can hold
 YAML anchors to share (``x-office-hours: &office-hours [...]``). Aliases of
@@ -69,9 +70,26 @@ def load_config(
                 f"or create {DEFAULT_PATH}"
             ]
         ) from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError([f"{source}: cannot read the file: {error}"]) from None
+    except IsADirectoryError:
+        raise ConfigError(
+            [f"{source} is a directory, not a configuration file"]
+        ) from None
+    except UnicodeDecodeError as error:
+        raise ConfigError([_not_utf8(source, error)]) from None
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise ConfigError([f"{source}: cannot read the file: {reason}"]) from None
     return parse_config(text, str(source), environ)
+
+
+def _not_utf8(source: Path, error: UnicodeDecodeError) -> str:
+    """Name the first byte that is not UTF-8, its offset and line."""
+    offset = error.start
+    line = error.object.count(b"\n", 0, offset) + 1
+    return (
+        f"{source} is not UTF-8 text (byte 0x{error.object[offset]:02x} at offset "
+        f"{offset}, line {line}); save it as UTF-8"
+    )
 
 
 def parse_config(

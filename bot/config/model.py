@@ -24,8 +24,10 @@ from pydantic import (
 
 from bot.config.fields import (
     DAYS,
+    Approvals,
+    BodyBytes,
     Bool,
-    Count,
+    Concurrency,
     Day,
     DottedKey,
     EndTime,
@@ -38,13 +40,15 @@ from bot.config.fields import (
     Level,
     ManifestPath,
     Name,
-    PositiveInt,
     ProjectPath,
+    QueueLength,
     Regex,
+    Seconds,
     StartTime,
     Text,
     Timezone,
     Username,
+    WebhookBytes,
     expected,
 )
 from bot.config.templates import (
@@ -124,9 +128,9 @@ class GitLabConfig(Frozen):
     token_env: EnvVarName = "GITLAB_TOKEN"
     project: ProjectPath
     target_branch: Text = "main"
-    timeout_seconds: PositiveInt = 30
-    retry_deadline_seconds: PositiveInt = 120
-    max_concurrent_calls: PositiveInt = 8
+    timeout_seconds: Seconds = 30
+    retry_deadline_seconds: Seconds = 120
+    max_concurrent_calls: Concurrency = 8
     tier: Tier = "auto"
     changelog: Bool = True
 
@@ -145,10 +149,10 @@ class ServerConfig(Frozen):
     public_url: HttpUrl | None = None
     id_token_audience: Text | None = None
     static_tokens: tuple[StaticToken, ...] = ()
-    sweep_interval_seconds: PositiveInt = 60
-    max_body_bytes: PositiveInt = 65536
-    max_webhook_bytes: PositiveInt = 2 * 1024 * 1024
-    max_pending_events: PositiveInt = 1000
+    sweep_interval_seconds: Seconds = 60
+    max_body_bytes: BodyBytes = 65536
+    max_webhook_bytes: WebhookBytes = 2 * 1024 * 1024
+    max_pending_events: QueueLength = 1000
     command_prefix: CommandPrefix = "/gitops"
 
 
@@ -162,7 +166,7 @@ class TemplatesConfig(Frozen):
 class ApprovalsConfig(Frozen):
     """Who must approve before a merge, and how many of them."""
 
-    required: Count = 0
+    required: Approvals = 0
     groups: tuple[GroupPath, ...] = ()
     users: tuple[Username, ...] = ()
     min_access_level: Level = AccessLevel.DEVELOPER
@@ -263,21 +267,18 @@ class EnvironmentConfig(Frozen):
 
 
 class ManifestConfig(Frozen):
-    """One file that holds the app's image reference in an environment."""
+    """One file that holds the app's image reference in an environment.
+
+    Which of ``key`` and ``policy`` a kind needs or refuses is a rule of
+    :mod:`bot.config.rules`, checked on the plain mapping so that it shows
+    beside any fault of ``path``.
+    """
 
     path: ManifestPath
     kind: Kind = "auto"
     key: DottedKey | None = None
     image: ImageName | None = None
     policy: FluxPolicy | None = None
-
-    @model_validator(mode="after")
-    def _kind_needs(self) -> ManifestConfig:
-        if self.kind == "helm" and self.key is None:
-            raise expected("key (the dotted path of the tag) for kind helm")
-        if self.kind == "flux" and self.policy is None:
-            raise expected("policy (namespace:name of the image policy) for kind flux")
-        return self
 
     def render(self, app: str, env: str) -> str:
         """The file path for ``app`` in ``env``."""

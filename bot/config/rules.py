@@ -3,11 +3,13 @@
 Each rule returns ``(location, message)`` pairs; the loader turns a
 location into ``file:line``. Rules over single keys read the plain mapping
 and run in the same pass as the schema, so that one run shows every fault:
-an app lists each environment once, and an environment's labels leave the
+an app lists each environment once, a manifest entry has the fields its
+kind needs and none that it ignores, and an environment's labels leave the
 bot's own scoped labels alone. Rules that combine sections need a valid
 schema and run once it holds: promotions end (no environment promotes to
-itself, no loop of automatic promotions), and an app names each manifest
-file once in every environment.
+itself, no loop of automatic promotions), an automatic promotion leads to
+an environment each app of its source is deployed to, and an app names each
+manifest file once in every environment.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from bot.config.model import AppConfig, Config
+from bot.config.model import KINDS, AppConfig, Config
 from bot.config.problems import Loc
 
 BOT_LABEL = "gitops-bot"
@@ -24,6 +26,21 @@ BOT_LABEL = "gitops-bot"
 # #scoped-labels): an environment's `gitops::x` would evict `gitops::hold`,
 # its `app::x` or `env::x` the merge request's own app:: or env:: label.
 BOT_SCOPES = ("gitops", "app", "env")
+# The optional fields of a manifest entry each kind reads; the others mean
+# nothing for it. `auto` reads both: a policy makes the entry flux, a key
+# helm (or an Argo CD Helm parameter).
+KIND_FIELDS = {
+    "auto": ("key", "policy"),
+    "kustomize": (),
+    "helm": ("key",),
+    "manifest": (),
+    "argocd": ("key",),
+    "flux": ("policy",),
+}
+KIND_NEEDS = {
+    "helm": ("key", "the dotted path of the tag"),
+    "flux": ("policy", "namespace:name of the image policy"),
+}
 
 
 def key_problems(data: Mapping[Any, Any]) -> list[tuple[Loc, str]]:
@@ -36,6 +53,11 @@ def key_problems(data: Mapping[Any, Any]) -> list[tuple[Loc, str]]:
         environments = app.get("environments")
         if isinstance(environments, list):
             problems += _repeated_environments(name, environments)
+        manifests = app.get("manifests")
+        for index, entry in enumerate(manifests if isinstance(manifests, list) else []):
+            if isinstance(entry, Mapping):
+                loc: Loc = ("apps", name, "manifests", index)
+                problems += manifest_problems(loc, entry)
 
     for name, environment in _sections(data, "environments"):
         labels = environment.get("labels")
@@ -50,7 +72,43 @@ def cross_problems(config: Config) -> list[tuple[Loc, str]]:
     """Problems of the rules that need a valid schema, in no particular order."""
     problems = promotion_problems(config)
     for name, app in config.apps.items():
+        problems += _promotions_out(config, app)
         problems += _repeated_manifests(name, app)
+    return problems
+
+
+def manifest_problems(loc: Loc, entry: Mapping[Any, Any]) -> list[tuple[Loc, str]]:
+    """A field that ``entry``'s kind needs and lacks, or has and ignores.
+
+    An entry whose kind is not a known one is skipped: the schema says so.
+    """
+    kind = entry.get("kind", "auto")
+    if not isinstance(kind, str) or kind not in KINDS:
+        return []
+
+    problems: list[tuple[Loc, str]] = []
+    if kind in KIND_NEEDS:
+        field, meaning = KIND_NEEDS[kind]
+        if entry.get(field) is None:
+            problems.append((loc, f"expected {field} ({meaning}) for kind {kind}"))
+    for field in ("key", "policy"):
+        if entry.get(field) is not None and field not in KIND_FIELDS[kind]:
+            readers = [name for name, read in KIND_FIELDS.items() if field in read]
+            problems.append(
+                (
+                    (*loc, field),
+                    f"expected no {field} for kind {kind}: only kinds "
+                    f"{', '.join(readers)} use one",
+                )
+            )
+    if kind == "auto" and entry.get("key") is not None and entry.get("policy"):
+        problems.append(
+            (
+                (*loc, "key"),
+                "expected key or policy, not both: a policy makes the entry "
+                "flux, which uses no key",
+            )
+        )
     return problems
 
 
@@ -74,6 +132,31 @@ def promotion_problems(config: Config) -> list[tuple[Loc, str]]:
             if chain.count(current.promote_to) > 1:
                 break
             current = config.environments[current.promote_to]
+    return problems
+
+
+def _promotions_out(config: Config, app: AppConfig) -> list[tuple[Loc, str]]:
+    """Automatic promotions from ``app``'s environments to one it lacks.
+
+    After a merge there, the bot would deploy the app where it does not run.
+    """
+    problems: list[tuple[Loc, str]] = []
+    for index, source in enumerate(app.environments):
+        target = config.environments[source].promote_to
+        if not config.environments[source].auto_promote or target is None:
+            continue
+        if source in app.environments[:index]:
+            continue  # listed twice: reported once, and by its own rule
+        if target not in app.environments:
+            problems.append(
+                (
+                    ("apps", app.name, "environments", index),
+                    f"expected {target} among the app's environments: {source} "
+                    f"auto-promotes to {target}, where app {app.name} is not "
+                    f"deployed; add {target} here or set auto_promote: false "
+                    f"in environments.{source}",
+                )
+            )
     return problems
 
 

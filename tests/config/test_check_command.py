@@ -76,7 +76,7 @@ def test_invalid_file_prints_every_problem(capsys: pytest.CaptureFixture[str]) -
     assert out == ""
     assert err.splitlines() == [
         f"{path}:6: environments.staging.approvals.required: expected an integer "
-        ">= 0, got 'two'",
+        "from 0 to 100, got 'two'",
         f"{path}:11: apps.web.environments[1]: expected an environment defined "
         "under environments (staging), got 'qa'",
         f"{path}:12: apps.web.manifests: expected at least one item, got an empty list",

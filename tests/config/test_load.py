@@ -74,9 +74,25 @@ def test_missing_file_says_how_to_name_one(tmp_path: Path) -> None:
 
 
 def test_directory_instead_of_file_is_reported(tmp_path: Path) -> None:
-    """A path that cannot be read as a file is a problem, not a crash."""
-    with pytest.raises(ConfigError, match=r"cannot read the file"):
+    """A directory is one plain problem, not an errno."""
+    with pytest.raises(ConfigError) as caught:
         load_config(tmp_path, environ={})
+
+    assert caught.value.problems == (
+        f"{tmp_path} is a directory, not a configuration file",
+    )
+
+
+def test_file_that_is_not_utf8_names_the_byte(tmp_path: Path) -> None:
+    """Bytes that are not UTF-8: the first one, its offset and line, no codec."""
+    path = tmp_path / "bot.yaml"
+    path.write_bytes(b"gitlab:\n  url: caf\xe9\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, environ={})
+
+    assert caught.value.problems == (
+        f"{path} is not UTF-8 text (byte 0xe9 at offset 18, line 2); save it as UTF-8",
+    )
 
 
 def test_errors_name_the_file_given(tmp_path: Path) -> None:
@@ -86,7 +102,7 @@ def test_errors_name_the_file_given(tmp_path: Path) -> None:
 
     assert caught.value.problems == (
         f"{DATA / 'broken.yaml'}:6: environments.staging.approvals.required: "
-        "expected an integer >= 0, got 'two'",
+        "expected an integer from 0 to 100, got 'two'",
         f"{DATA / 'broken.yaml'}:11: apps.web.environments[1]: expected an "
         "environment defined under environments (staging), got 'qa'",
         f"{DATA / 'broken.yaml'}:12: apps.web.manifests: expected at least one "
@@ -155,9 +171,13 @@ def test_promotion_to_itself(keys: dict[str, str], problem: str) -> None:
 
 def test_loop_of_automatic_promotions() -> None:
     """Automatic promotions must end; a loop is reported on each member."""
-    text = env_doc(promote_to="production", auto_promote="true").replace(
-        "  production: {}",
-        "  production: {promote_to: staging, auto_promote: true}",
+    text = (
+        env_doc(promote_to="production", auto_promote="true")
+        .replace(
+            "  production: {}",
+            "  production: {promote_to: staging, auto_promote: true}",
+        )
+        .replace("environments: [staging]", "environments: [staging, production]")
     )
     assert problems_of(text) == [
         "bot.yaml:11: environments.production.promote_to: expected auto "

@@ -28,17 +28,17 @@ ENV_CASES = [
     (
         {"approvals": "\nrequired: two"},
         E + 1,
-        "approvals.required: expected an integer >= 0, got 'two'",
+        "approvals.required: expected an integer from 0 to 100, got 'two'",
     ),
     (
         {"approvals": "{required: -1}"},
         E,
-        "approvals.required: expected an integer >= 0, got -1",
+        "approvals.required: expected an integer from 0 to 100, got -1",
     ),
     (
         {"approvals": "{required: true}"},
         E,
-        "approvals.required: expected an integer >= 0, got true",
+        "approvals.required: expected an integer from 0 to 100, got true",
     ),
     (
         {"approvals": "\nrequired: 1\nmin_access_level: admin"},
@@ -274,12 +274,13 @@ TOP_CASES = [
     (
         "  timeout_seconds: 0\n",
         T,
-        "gitlab.timeout_seconds: expected an integer >= 1, got 0",
+        "gitlab.timeout_seconds: expected a number of seconds from 1 to 86400 (a "
+        "day), got 0",
     ),
     (
         '  max_concurrent_calls: "8"\n',
         T,
-        "gitlab.max_concurrent_calls: expected an integer >= 1, got '8'",
+        "gitlab.max_concurrent_calls: expected an integer from 1 to 100, got '8'",
     ),
     (
         "  target_branch: ''\n",
