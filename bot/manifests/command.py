@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import stat
 import sys
 import tempfile
 from pathlib import Path
@@ -49,8 +50,13 @@ def write_stdout(text: str) -> None:
 
 
 def read_text(path: Path) -> str:
-    """Return the file's text exactly (line endings kept), or raise InvalidInput."""
+    """Return the file's text exactly (line endings kept), or raise InvalidInput.
+
+    Anything but a regular file (after a symbolic link) is refused before
+    it is opened: reading a FIFO or a device could block or never end.
+    """
     try:
+        ensure_regular_file(path)
         with path.open(encoding="utf-8", newline="") as handle:
             return handle.read()
     except FileNotFoundError:
@@ -61,6 +67,33 @@ def read_text(path: Path) -> str:
         raise InvalidInput(f"{path}: not UTF-8 text (byte {error.start})") from None
     except OSError as error:
         raise InvalidInput(f"{path}: cannot read: {error.strerror}") from None
+
+
+def ensure_regular_file(path: Path) -> None:
+    """Raise InvalidInput when ``path`` (followed if a link) is not a regular file.
+
+    Raises OSError (FileNotFoundError...) when it cannot be examined.
+    """
+    mode = path.stat().st_mode
+    if stat.S_ISREG(mode):
+        return
+    if stat.S_ISDIR(mode):
+        raise InvalidInput(f"{path}: is a directory, not a file")
+    link = "a symbolic link to " if path.is_symlink() else ""
+    raise InvalidInput(
+        f"{path}: is {link}a {_file_type(mode)}, not a regular file; bump edits "
+        "regular files only"
+    )
+
+
+def _file_type(mode: int) -> str:
+    types = (
+        (stat.S_ISFIFO, "FIFO (named pipe)"),
+        (stat.S_ISSOCK, "socket"),
+        (stat.S_ISCHR, "character device"),
+        (stat.S_ISBLK, "block device"),
+    )
+    return next((name for is_type, name in types if is_type(mode)), "special file")
 
 
 def write_atomically(path: Path, text: str) -> None:

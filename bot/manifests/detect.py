@@ -45,6 +45,16 @@ class Detected:
     reason: str
 
 
+FALLBACK = Detected("helm", "no sign of another kind")
+# What detection looks for, for the message when it finds none of it.
+LOOKED_FOR = (
+    "nothing in it marks another kind: no apiVersion/kind of a kustomization, "
+    "a workload or an Argo CD Application, no top-level images: list of "
+    f"name/newTag entries, no {POLICY_MARKER} comment, and its name is not "
+    "kustomization.yaml or .argocd-source*"
+)
+
+
 def detect_kind(text: str, path: str) -> str:
     """Return the editor kind for a file: kustomize, helm, manifest, argocd, flux."""
     return kind_of(parse(text, path))
@@ -57,13 +67,7 @@ def kind_of(parsed: Parsed) -> str:
 
 def detect(parsed: Parsed) -> Detected:
     """The kind from the content's apiVersion/kind, then the name, then shape."""
-    return (
-        _by_content(parsed)
-        or _by_name(parsed)
-        or _by_structure(parsed)
-        or Detected("helm", "no apiVersion/kind, file name or images: list says "
-                    "otherwise")
-    )  # fmt: skip
+    return _by_content(parsed) or _by_name(parsed) or _by_structure(parsed) or FALLBACK
 
 
 def resolve_kind(parsed: Parsed, target: Target) -> str:

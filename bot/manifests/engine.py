@@ -7,7 +7,7 @@ from functools import partial
 
 from bot.errors import InvalidInput
 from bot.manifests import argocd, flux, helm, kustomize, workloads
-from bot.manifests.detect import Detected, resolve
+from bot.manifests.detect import FALLBACK, LOOKED_FOR, Detected, resolve
 from bot.manifests.errors import TargetNotFound, WrongTarget
 from bot.manifests.model import CurrentImage, EditResult, Request, Site, Target
 from bot.manifests.references import (
@@ -79,6 +79,7 @@ def _locate(
     parsed: Parsed, target: Target, request: Request | None = None
 ) -> tuple[Site, ...]:
     """The sites of ``target``; with a ``request``, checked against what it sets."""
+    ensure_some_document_parses(parsed)
     detected = resolve(parsed, target)
     kind = detected.kind
     if kind not in FINDERS:
@@ -92,10 +93,7 @@ def _locate(
     try:
         return finder(parsed, target)
     except WrongTarget as error:
-        hint = "; --kind chooses another" if target.kind == "auto" else ""
-        raise WrongTarget(
-            f"{parsed.path}: {error} (kind {kind} from {detected.reason}{hint})"
-        ) from None
+        raise WrongTarget(f"{parsed.path}: {error}{_why(detected, target)}") from None
     except TargetNotFound as not_found:
         # A document that did not parse may be where the target was meant
         # to be: its syntax error says more than "not found".
@@ -107,6 +105,29 @@ def _locate(
                 f"{errors[0]}; the other documents parse but {not_found}"
             ) from None
         raise errors[0] from None
+
+
+def ensure_some_document_parses(parsed: Parsed) -> None:
+    """Raise the first syntax error when no document of the file parses.
+
+    Detection reads only parsed documents: without this, a file that is
+    not YAML would be refused for flags that do not fit the fallback kind.
+    """
+    errors = parsed.errors()
+    if errors and not any(True for _ in parsed.good_roots()):
+        raise errors[0]
+
+
+def _why(detected: Detected, target: Target) -> str:
+    """How the kind was chosen, for a refusal of flags that do not fit it."""
+    if target.kind != "auto":
+        return f" (kind {detected.kind} from {detected.reason})"
+    if detected == FALLBACK:
+        return (
+            f"; the file was taken as Helm values because {LOOKED_FOR}; "
+            "for another kind of file, pass --kind"
+        )
+    return f" (kind {detected.kind} from {detected.reason}; --kind chooses another)"
 
 
 def _finder(parsed: Parsed, detected: Detected, request: Request | None) -> SiteFinder:

@@ -59,7 +59,10 @@ def parse_key_path(path: str) -> tuple[Step, ...]:
 def find_sites(parsed: Parsed, target: Target) -> tuple[Site, ...]:
     """Return one site per key path in ``target.key`` (comma-separated)."""
     if not target.key:
-        raise WrongTarget("helm values need --key DOTTED.PATH")
+        raise WrongTarget(
+            "helm values need --key DOTTED.PATH, the path of the value to set "
+            "(e.g. --key image.tag)"
+        )
     repository = (
         RepositoryCheck(
             parse_reference(target.image).repository, target.require_repository
@@ -109,7 +112,9 @@ def _resolve(
                 return f"{walked} is a mapping, not a list; it has no [{step}]"
             children = items(node)
             if step >= len(children):
-                return f"{walked} has {len(children)} list items, no [{step}]"
+                count = len(children)
+                noun = "list item" if count == 1 else "list items"
+                return f"{walked} has {count} {noun}, no [{step}]"
             key, node = None, children[step]
             walked += f"[{step}]"
             continue

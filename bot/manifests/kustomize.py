@@ -1,21 +1,28 @@
 """Kustomize ``images:`` entries, with ``kustomize edit set image`` semantics.
 
 The entry whose ``name`` (or else ``newName``) equals the target gets
-``newTag``, ``digest`` and, when asked, ``newName``; a missing field is
-inserted in kustomize's field order, a missing entry is appended to the
-list, and a missing ``images:`` is added at the end of the document, each
-in the file's own list style. A new tag without a digest removes a stale
-``digest``: kustomize would pin the old image by it.
+``newTag``, ``digest`` and, when asked, ``newName``; failing that, the one
+entry naming the same repository after Docker normalisation (``nginx`` for
+``docker.io/library/nginx``). A missing field is inserted in kustomize's
+field order, a missing entry is appended to the list, and a missing
+``images:`` is added at the end of the document, each in the file's own
+list style; the name of an entry to add must be a valid repository. A
+new tag without a digest removes a stale ``digest``: kustomize would pin
+the old image by it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from ruamel.yaml.nodes import MappingNode, Node, SequenceNode
 
+from bot.errors import InvalidInput
 from bot.manifests.errors import (
     AmbiguousTarget,
+    ManifestError,
     TargetNotFound,
     UnsupportedEdit,
     WrongTarget,
@@ -29,6 +36,13 @@ from bot.manifests.nodes import (
     lookup,
     text_of,
     value_at,
+)
+from bot.manifests.references import (
+    Reference,
+    is_reference,
+    is_same_repository,
+    parse_reference,
+    validate_repository,
 )
 from bot.manifests.splice import render, replace_scalar
 from bot.manifests.yamltext import Document, Parsed
@@ -51,7 +65,7 @@ def find_sites(
 
     found = lookup(root, "images")
     if found is None or text_of(found[1]) == "":
-        new = NewEntry(name, new_name)
+        new = NewEntry(_ensure_image_name(parsed, name), new_name)
         return (_new_images_site(parsed, document, root, found, new),)
     images = found[1]
     if not isinstance(images, SequenceNode) or images.flow_style:
@@ -60,7 +74,12 @@ def find_sites(
             "block list; edit it by hand"
         )
 
-    matches = _matching_entries(images, name)
+    matches = _matching_entries(images, lambda text: text == name)
+    if not matches:
+        # `docker.io/library/nginx` is the entry named `nginx`, not a new one.
+        _ensure_image_name(parsed, name)
+        same = partial(is_same_repository, name)
+        matches = _matching_entries(images, same)
     if len(matches) > 1:
         lines = ", ".join(str(line_of(document, entry) + 1) for entry in matches)
         raise AmbiguousTarget(
@@ -69,6 +88,43 @@ def find_sites(
     if matches:
         return (_entry_site(parsed, document, matches[0], new_name),)
     return (_append_site(parsed, document, images, NewEntry(name, new_name)),)
+
+
+def _ensure_image_name(parsed: Parsed, name: str) -> str:
+    """Return ``name`` when it can name a new entry; else say what to pass.
+
+    An entry is added only for a repository: a reference with a tag or a
+    digest, or text with spaces, would become a ``name`` no image has.
+    """
+    reference = parse_reference(name)
+    try:
+        return validate_repository(name)
+    except InvalidInput as error:
+        if is_reference(name) and (reference.tag or reference.digest):
+            raise ManifestError(
+                f"{parsed.path}: --image {name!r} carries a "
+                f"{_version_of(reference)}; pass the repository and the version "
+                f"apart: {_split_flags(reference)}"
+            ) from None
+        raise ManifestError(
+            f"{parsed.path}: --image {name!r} is not an image repository, so no "
+            f"images entry can be added for it ({error}); pass a repository such "
+            "as --image registry.example.com/shop/api"
+        ) from None
+
+
+def _version_of(reference: Reference) -> str:
+    given = [("tag", reference.tag), ("digest", reference.digest)]
+    return " and a ".join(field for field, value in given if value)
+
+
+def _split_flags(reference: Reference) -> str:
+    flags = f"--image {reference.repository}"
+    if reference.tag:
+        flags += f" --tag {reference.tag}"
+    if reference.digest:
+        flags += f" --digest {reference.digest}"
+    return flags
 
 
 def _kustomization(parsed: Parsed) -> tuple[Document, MappingNode]:
@@ -90,9 +146,16 @@ def _kustomization(parsed: Parsed) -> tuple[Document, MappingNode]:
     raise TargetNotFound(f"{parsed.path}: no kustomization mapping in the file")
 
 
-def _matching_entries(images: SequenceNode, name: str) -> list[Node]:
+def _matching_entries(
+    images: SequenceNode, matches_name: Callable[[str], bool]
+) -> list[Node]:
+    """The entries whose ``name`` matches, or else those whose ``newName`` does."""
     for field in ("name", "newName"):
-        matches = [e for e in items(images) if text_of(value_at(e, field)) == name]
+        matches = [
+            entry
+            for entry in items(images)
+            if (text := text_of(value_at(entry, field))) and matches_name(text)
+        ]
         if matches:
             return matches
     return []

@@ -305,3 +305,63 @@ def test_a_file_that_cannot_be_written_exits_2(
         f"gitops-bot bump: {path}: cannot write: Permission denied\n"
     )
     assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize("argv", [["--image", "nginx"], ["--key", "newTag"]])
+def test_a_file_that_is_not_yaml_reports_its_syntax_error(
+    tmp_path: Path, capsys, argv: list[str]
+) -> None:
+    """The parse error and its line come first, not a kind-detection refusal."""
+    path = tmp_path / "values.yaml"
+    path.write_text("newTag: [unclosed\n")
+
+    assert main(["bump", str(path), *argv, "--tag", "9"]) == 2
+    assert capsys.readouterr().err == (
+        f"gitops-bot bump: {path}: YAML does not parse at line 2, column 1: "
+        "expected ',' or ']', but got '<stream end>'\n"
+    )
+    assert path.read_text() == "newTag: [unclosed\n"
+
+
+@pytest.mark.parametrize(
+    ("count", "noun"), [(1, "1 list item"), (2, "2 list items"), (0, "0 list items")]
+)
+def test_an_index_past_the_list_counts_its_items(
+    tmp_path: Path, capsys, count: int, noun: str
+) -> None:
+    """The refusal says "1 list item" but "N list items"."""
+    text = (
+        "sidecars:\n" + "- image:\n    tag: v1\n" * count if count else "sidecars: []\n"
+    )
+    path = tmp_path / "values.yaml"
+    path.write_text(text)
+
+    status = main(["bump", str(path), "--key", "sidecars[5].image.tag", "--tag", "9"])
+
+    assert status == 2
+    assert f"sidecars has {noun}, no [5]\n" in capsys.readouterr().err
+    assert path.read_text() == text
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+@pytest.mark.parametrize("through_link", [False, True])
+def test_a_fifo_is_refused_before_it_is_opened(
+    tmp_path: Path, capsys, through_link: bool
+) -> None:
+    """A named pipe, or a link to one, exits 2 at once instead of blocking."""
+    fifo = tmp_path / "values.yaml"
+    os.mkfifo(fifo)
+    path = fifo
+    if through_link:
+        path = tmp_path / "link.yaml"
+        path.symlink_to(fifo.name)
+
+    status = main(["bump", str(path), "--key", "image.tag", "--tag", "v1"])
+
+    link = "a symbolic link to " if through_link else ""
+    assert status == 2
+    assert capsys.readouterr().err == (
+        f"gitops-bot bump: {path}: is {link}a FIFO (named pipe), not a regular "
+        "file; bump edits regular files only\n"
+    )
+    assert fifo.is_fifo()

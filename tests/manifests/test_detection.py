@@ -53,7 +53,7 @@ SERVICES_IN_LIST = "kind: List\nitems:\n- kind: Service\n  spec: {}\n"
 KINDLESS_IN_DEPLOYMENT_LIST = (
     "kind: DeploymentList\nitems:\n- spec:\n    template: {}\n"
 )
-DEFAULT = "no apiVersion/kind, file name or images: list says otherwise"
+DEFAULT = "no sign of another kind"
 
 
 @pytest.mark.parametrize(
@@ -118,8 +118,13 @@ def test_bump_edits_a_kustomization_by_its_content(tmp_path: Path, capsys) -> No
         (
             "replicas: 2\nimage:\n  tag: v1\n",
             ["--image", IMAGE],
-            f"helm values need --key DOTTED.PATH (kind helm from {DEFAULT}; "
-            "--kind chooses another)",
+            "helm values need --key DOTTED.PATH, the path of the value to set "
+            "(e.g. --key image.tag); the file was taken as Helm values because "
+            "nothing in it marks another kind: no apiVersion/kind of a "
+            "kustomization, a workload or an Argo CD Application, no top-level "
+            'images: list of name/newTag entries, no "$imagepolicy" comment, and '
+            "its name is not kustomization.yaml or .argocd-source*; for another "
+            "kind of file, pass --kind",
         ),
         (
             DEPLOYMENT,
