@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from bot import deploy, policy
 from bot.chatops.grammar import help_text
 from bot.chatops.ledger import merge_key
-from bot.chatops.pins import pin_markdown
+from bot.chatops.pins import pin_markdown, read_pin
 from bot.errors import Refused
 from bot.gate.execute import FAILED_LABEL, GateOutcome
 from bot.gate.model import HOLD_LABEL, MERGE_REQUESTED_LABEL
@@ -211,7 +211,10 @@ async def unpin(invocation: Invocation) -> str:
     updated, like ``promote``), keeping its tag and refusing an older one.
 
     A closed merge request without a pin has nothing to lift: refused before
-    any deploy (which could only be a rollback to its tag).
+    any deploy (which could only be a rollback to its tag). Nor has a closed
+    one whose pin never merged while the target branch holds no pin, nor an
+    open one without a pin while the target branch holds none: nothing is
+    written (a deploy would only re-propose the merge request's tag).
 
     When the target branch already runs the tag without a pin, there is
     nothing left to merge: the deploy flow closes the open merge request
@@ -225,6 +228,16 @@ async def unpin(invocation: Invocation) -> str:
     request = deploy.DeployRequest.from_record(
         record, force=not final, requested_by=invocation.actor, unpin=True
     )
+    if mr.state != "merged" and not await _target_pinned(invocation, request):
+        if mr.state == "closed":
+            raise NotApplicable(
+                f"!{mr.iid} is closed and its pin never merged; nothing to unpin"
+            )
+        if record.pin is None:
+            return (
+                f"Nothing to unpin: !{mr.iid} carries no pin and "
+                f"{_target(invocation)} holds none."
+            )
     result = await _deploy(invocation, request)
     if result.merge_request is None:
         what = code_span(result.tag or result.digest or "")
@@ -271,6 +284,14 @@ def describe_result(result: deploy.DeployResult) -> str:
     mr = result.merge_request
     where = f" in !{mr.iid}" if mr is not None else ""
     return f"{result.status}{where} ({code_span(result.tag or result.digest or '')})."
+
+
+async def _target_pinned(invocation: Invocation, request: deploy.DeployRequest) -> bool:
+    """Whether the target branch holds a pin for the request's key (read
+    from its manifest at the target head)."""
+    context = invocation.context
+    snapshot = await deploy.fetch_snapshot(context.config, context.gitlab, request)
+    return read_pin(snapshot.files[0].content) is not None
 
 
 def _target(invocation: Invocation) -> str:

@@ -161,3 +161,63 @@ async def test_unpin_on_a_closed_mr_without_a_pin_says_nothing_to_unpin(
     assert (await world.sync(lambda: world.branch_head(BRANCH)))["id"] == before["id"]
     text = await world.sync(lambda: world.file(MANIFEST, BRANCH))
     assert "newTag: v1.9.0" in text and PIN_PREFIX not in text
+
+
+async def _branches(world: World) -> list[str]:
+    """The names of every branch of the project, sorted."""
+    found = await world.sync(lambda: world.project.branches.list(get_all=True))
+    return sorted(branch.name for branch in found)
+
+
+async def test_unpin_on_a_closed_mr_whose_pin_never_merged_writes_nothing(
+    world: World,
+) -> None:
+    """A pin proposed in an MR that was then closed never reached main: `unpin`
+    on it is refused as having nothing to unpin, instead of opening a new
+    deploy of the pinned tag; no merge request, branch or commit appears."""
+    await world.set_result("fail")
+    iid = await world.open_mr("v1.1.0")
+    await world.comment("alice", iid, "/gitops pin v1.1.0 before close")
+    await world.comment("alice", iid, "/gitops close")
+    assert (await world.state_of(iid)).state == "closed"
+    assert PIN_PREFIX not in await world.sync(lambda: world.file(MANIFEST))
+    main = await world.sync(lambda: world.branch_head("main"))
+    branches = await _branches(world)
+    assert BRANCH not in branches
+    count = len(await world.sync(lambda: world.merge_requests("staging")))
+
+    reply = await world.ask("bob", iid, "/gitops unpin")
+
+    assert reply == (
+        "> `/gitops unpin`\n\n"
+        f"Not done: !{iid} is closed and its pin never merged; nothing to unpin"
+    )
+    assert len(await world.sync(lambda: world.merge_requests("staging"))) == count
+    assert await _branches(world) == branches
+    assert (await world.sync(lambda: world.branch_head("main")))["id"] == main["id"]
+
+
+async def test_unpin_on_an_open_mr_without_any_pin_says_nothing_to_unpin(
+    world: World,
+) -> None:
+    """`unpin` on an open MR that carries no pin, with none on main, says there
+    is nothing to unpin (not that anything is removed once it merges); the
+    MR stays open and no merge request, branch or commit appears."""
+    iid = await _open_failing(world, "v2.0.0")
+    assert PIN_PREFIX not in await world.sync(lambda: world.file(MANIFEST))
+    main = await world.sync(lambda: world.branch_head("main"))
+    head = await world.sync(lambda: world.branch_head(BRANCH))
+    branches = await _branches(world)
+    count = len(await world.sync(lambda: world.merge_requests("staging")))
+
+    reply = await world.ask("bob", iid, "/gitops unpin")
+
+    assert reply == (
+        "> `/gitops unpin`\n\n"
+        f"Nothing to unpin: !{iid} carries no pin and `main` holds none."
+    )
+    assert (await world.state_of(iid)).state == "opened"
+    assert len(await world.sync(lambda: world.merge_requests("staging"))) == count
+    assert await _branches(world) == branches
+    assert (await world.sync(lambda: world.branch_head(BRANCH)))["id"] == head["id"]
+    assert (await world.sync(lambda: world.branch_head("main")))["id"] == main["id"]
