@@ -319,6 +319,14 @@ def inline_text(text: str) -> str:
     return inert(re.sub(r"([@#])(?=\w)", "\\1\u200b", escaped))
 
 
+def note_text(error: Exception) -> str:
+    """An error's message for a GitLab note: its own Markdown form when it
+    has one (free text in it made inert), else the message with HTML
+    comments made inert, so nothing after ``<!--`` disappears."""
+    markdown = getattr(error, "markdown", None)
+    return markdown if isinstance(markdown, str) else inert(str(error))
+
+
 def inert(text: str) -> str:
     """Return ``text`` unable to open or close an HTML comment.
 

@@ -30,7 +30,13 @@ from bot.gate.execute import GateOutcome, MergeGate
 from bot.gate.fetch import FINISHED
 from bot.gate.model import HOLD_LABEL, CommandNotes
 from bot.gitlab import MergeRequest
-from bot.record import DeployRecord, code_span, inline_text, parse_marker
+from bot.record import (
+    DeployRecord,
+    code_span,
+    inline_text,
+    note_text,
+    parse_marker,
+)
 from bot.server.events import EmojiEvent, MergeRequestEvent, PipelineEvent
 from bot.server.router import HandlerContext, Router
 
@@ -160,7 +166,7 @@ async def _report_refused_promotion(
     """Say on the merged ``!iid`` why its promotion to ``target`` was refused,
     once: a redelivered merge event finds the bot's note and posts nothing."""
     log.warning("auto promotion refused", iid=iid, to=target, error=str(error))
-    body = f"Promotion to {inline_text(target)} refused: {error}"
+    body = f"Promotion to {inline_text(target)} refused: {note_text(error)}"
     bot_id, _ = await context.gitlab.fetch_current_user()
     notes = await context.gitlab.fetch_notes(iid)
     if not any(note.author_id == bot_id and note.body == body for note in notes):

@@ -62,7 +62,7 @@ from bot.gate.execute import MergeGate
 from bot.gate.model import CommandNotes
 from bot.gate.report import FINAL_STATES
 from bot.gitlab import MergeRequest, Note
-from bot.record import DeployRecord, inline_text, parse_marker
+from bot.record import DeployRecord, inline_text, note_text, parse_marker
 from bot.server.events import NoteEvent
 from bot.server.router import HandlerContext, Router
 
@@ -321,7 +321,7 @@ class CommandHandler:
             text = await run.RUNNERS[command.name](invocation)
         except GitopsBotError as error:
             log.info("command failed", command=command.name, error=str(error))
-            return format_reply(command, f"Not done: {error}"), False, ""
+            return format_reply(command, f"Not done: {note_text(error)}"), False, ""
         log.info("command run", command=command.name, actor=invocation.actor)
         return format_reply(command, text), True, text
 

@@ -37,9 +37,17 @@ class TargetMoved(policy.OlderTag):
 
 
 class Pinned(Refused):
-    """The key is pinned to another tag until someone runs ``unpin``."""
+    """The key is pinned to another tag until someone runs ``unpin``.
+
+    ``markdown`` is the message for a GitLab note, when it differs: the
+    pinner and reason there are someone's free text, inert as Markdown.
+    """
 
     http_status = 409
+
+    def __init__(self, message: str, markdown: str | None = None) -> None:
+        super().__init__(message)
+        self.markdown = markdown
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from dataclasses import replace
 
 from bot import policy
 from bot.chatops import command_lines
-from bot.chatops.pins import describe_pin, read_pin, with_pin
+from bot.chatops.pins import describe_pin, pin_markdown, read_pin, with_pin
 from bot.config import Config
 from bot.deploy.changelog import changelog_span
 from bot.deploy.model import (
@@ -244,10 +244,11 @@ def _ensure_order(
         where = f"in !{in_mr}" if in_mr else f"on {config.gitlab.target_branch}"
         on = f"!{in_mr}" if in_mr else "the merge request that pinned it"
         unpin = f"`{config.server.command_prefix} unpin`"
+        lift = f"({where}); to lift it, comment {unpin} on {on}, or deploy with force"
+        pinned_to = f"{request.app} in {request.environment} is pinned to"
         raise Pinned(
-            f"{request.app} in {request.environment} is pinned to "
-            f"{describe_pin(pin)} ({where}); to lift it, comment {unpin} on "
-            f"{on}, or deploy with force"
+            f"{pinned_to} {describe_pin(pin)} {lift}",
+            markdown=f"{pinned_to} {pin_markdown(pin)} {lift}",
         )
     if request.tag is None:
         return

@@ -128,7 +128,7 @@ async def test_a_pin_in_an_open_mr_refuses_auto_promotion_into_it(
     notes = await world.sync(lambda: world.bot_notes(staging))
     expected = (
         "Promotion to production refused: web in production is pinned to "
-        f"v1.0.0 by maria: incident (in !{production})"
+        f"`v1.0.0` by maria: incident (in !{production})"
     )
     assert [note for note in notes if note.startswith(expected)] == notes
     assert len(notes) == 1
