@@ -27,6 +27,9 @@ MAX_REASON_LENGTH = 200
 ENVIRONMENT_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,62}\Z")
 _UNPRINTABLE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
 TAG_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,127}\Z")
+# Line ends as GitLab's Markdown sees them; str.splitlines would also break
+# at U+2028, U+0085 and the like, which render inside one line.
+_LINE_END = re.compile(r"\r\n|\r|\n")
 
 ArgumentKind = Literal["none", "reason", "environment", "tag"]
 
@@ -134,7 +137,7 @@ def visible_lines(body: str) -> Iterator[str]:
     """Yield the lines a reader sees as plain text: no code, comment or quote."""
     fence: tuple[str, int] | None = None
     inline = _InlineState()
-    for line in body.splitlines():
+    for line in _LINE_END.split(body):
         if fence is not None:
             fence = None if _closes_fence(line, fence) else fence
             continue

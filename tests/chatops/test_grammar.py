@@ -83,6 +83,11 @@ def test_command_lines_parse(body: str, expected: list[tuple]):
         "/gitopsmerge",
         "/gitops-bot merge",
         "gitops merge",
+        "just a remark\u2028/gitops unhold",
+        "just a remark\u2029/gitops unhold",
+        "just a remark\x85/gitops unhold",
+        "just a remark\x0b/gitops unhold",
+        "just a remark\x0c/gitops unhold",
     ],
 )
 def test_lines_that_are_not_commands_are_ignored(body: str):
@@ -223,3 +228,10 @@ def test_parsed_reasons_never_hold_control_characters(reason: str):
     for arg in result.commands[0].args:
         assert len(arg) <= MAX_REASON_LENGTH
         assert arg.isprintable() or "\u200d" in arg
+
+
+@pytest.mark.parametrize("end", ["\n", "\r\n", "\r"])
+def test_each_markdown_line_end_starts_a_command_line(end: str):
+    """LF, CRLF and a lone CR end a line, as in GitLab's Markdown."""
+    body = f"/gitops hold migration{end}/gitops status{end}"
+    assert _names_and_args(body) == [("hold", ("migration",)), ("status", ())]
