@@ -20,6 +20,7 @@ aliases expand past ``MAX_NODES`` nodes is refused before anything expands.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,8 @@ URL_VARIABLE = "GITOPS_BOT_GITLAB_URL"
 DEFAULT_PATH = Path("config") / "bot.yaml"
 # The example configuration has a few hundred nodes; a large one, thousands.
 MAX_NODES = 100_000
+# Far above any real configuration; reading stops short of a runaway file.
+MAX_CONFIG_BYTES = 4 * 1024 * 1024
 
 
 def config_path(
@@ -62,6 +65,7 @@ def load_config(
     """Read and validate the configuration; raise ``ConfigError`` listing faults."""
     source = config_path(path, environ)
     try:
+        _ensure_plain_file(source)
         text = source.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(
@@ -80,6 +84,25 @@ def load_config(
         reason = error.strerror or str(error)
         raise ConfigError([f"{source}: cannot read the file: {reason}"]) from None
     return parse_config(text, str(source), environ)
+
+
+def _ensure_plain_file(source: Path) -> None:
+    """Refuse what reading would hang on or never finish: a FIFO, a device
+    (``/dev/zero``), a socket, or a file far larger than any configuration.
+    A directory or a missing file is left to the read, which names it."""
+    info = source.stat()
+    if stat.S_ISDIR(info.st_mode):
+        return
+    if not stat.S_ISREG(info.st_mode):
+        raise ConfigError(
+            [f"{source} is not a regular file (a FIFO, device or socket); "
+             "give the path of a YAML file"]
+        )  # fmt: skip
+    if info.st_size > MAX_CONFIG_BYTES:
+        raise ConfigError(
+            [f"{source} is {info.st_size} bytes; a configuration file is at most "
+             f"{MAX_CONFIG_BYTES} bytes"]
+        )  # fmt: skip
 
 
 def _not_utf8(source: Path, error: UnicodeDecodeError) -> str:

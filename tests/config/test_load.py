@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from bot.config import (
     load_config,
     parse_config,
 )
+from bot.config.load import MAX_CONFIG_BYTES
 from bot.policy import AccessLevel
 from tests.config.documents import app_doc, env_doc, problems_of
 from tests.conftest import ROOT, SHARED, require_shared
@@ -80,6 +82,40 @@ def test_directory_instead_of_file_is_reported(tmp_path: Path) -> None:
 
     assert caught.value.problems == (
         f"{tmp_path} is a directory, not a configuration file",
+    )
+
+
+@pytest.mark.parametrize("make", ["fifo", "device"])
+def test_a_file_that_reading_would_hang_on_is_refused(
+    tmp_path: Path, make: str
+) -> None:
+    """A FIFO (no writer: the read would block) or /dev/zero (endless) is one
+    plain problem, found without reading."""
+    if make == "fifo":
+        path = tmp_path / "bot.yaml"
+        os.mkfifo(path)
+    else:
+        path = Path("/dev/zero")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, environ={})
+
+    assert caught.value.problems == (
+        f"{path} is not a regular file (a FIFO, device or socket); give the path "
+        "of a YAML file",
+    )
+
+
+def test_a_file_larger_than_any_configuration_is_refused(tmp_path: Path) -> None:
+    """Past 4 MiB the file is refused by its size, before it is read."""
+    path = tmp_path / "bot.yaml"
+    with path.open("wb") as handle:
+        handle.truncate(MAX_CONFIG_BYTES + 1)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, environ={})
+
+    assert caught.value.problems == (
+        f"{path} is {MAX_CONFIG_BYTES + 1} bytes; a configuration file is at most "
+        f"{MAX_CONFIG_BYTES} bytes",
     )
 
 
