@@ -42,6 +42,10 @@ RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 BACKOFF_SECONDS = 1.0
 BACKOFF_MAX_SECONDS = 30.0
 POLL_SECONDS = 5.0
+# One request waits at most this long for its answer, and never past --timeout;
+# the last try before the deadline still gets MIN_TRY_SECONDS.
+REQUEST_SECONDS = 30.0
+MIN_TRY_SECONDS = 0.1
 EXCERPT_CHARS = 200
 
 
@@ -126,7 +130,9 @@ def deployment_body(args: argparse.Namespace, environ: dict[str, str]) -> dict:
     return body
 
 
-def _request(url: str, headers: dict[str, str], body: dict | None) -> Answer:
+def _request(
+    url: str, headers: dict[str, str], body: dict | None, seconds: float
+) -> Answer:
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(
         url,
@@ -136,7 +142,7 @@ def _request(url: str, headers: dict[str, str], body: dict | None) -> Answer:
     )
     retry_after = None
     try:
-        with urllib.request.urlopen(request, timeout=30) as response:
+        with urllib.request.urlopen(request, timeout=seconds) as response:
             answer = _answer(response.status, response.read())
     except urllib.error.HTTPError as error:
         answer = _answer(error.code, error.read())
@@ -204,14 +210,26 @@ def _backoff(state: RetryCallState) -> float:
 def call_bot(
     url: str, headers: dict[str, str], body: dict | None, timeout: float
 ) -> Answer:
-    """Send one request, retrying 5xx, 429 and connection failures until timeout."""
+    """Send one request, retrying 5xx, 429 and connection failures until timeout.
+
+    Neither a slow answer nor a pause between tries runs past the timeout
+    (give or take a last short try).
+    """
+    deadline = time.monotonic() + timeout
+
+    def left(most: float) -> float:
+        return max(min(most, deadline - time.monotonic()), MIN_TRY_SECONDS)
+
+    def attempt() -> Answer:
+        return _request(url, headers, body, left(REQUEST_SECONDS))
+
     send = retry(
         retry=retry_if_exception_type(BotUnavailable),
-        wait=_backoff,
+        wait=lambda state: min(_backoff(state), left(BACKOFF_MAX_SECONDS)),
         stop=stop_after_delay(timeout),
         reraise=True,
-    )(_request)
-    return send(url, headers, body)
+    )(attempt)
+    return send()
 
 
 def wait_for_merge(

@@ -546,3 +546,42 @@ def test_a_timeout_that_is_not_positive_is_refused_before_any_request(
         f"of seconds, got {timeout}\n"
     ) in capsys.readouterr().err
     assert bot.received == []
+
+
+@pytest.mark.parametrize("timeout", [8.0, 40.0, 95.0])
+def test_a_bot_that_never_answers_is_given_up_at_the_timeout(
+    ci_env: None,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    timeout: float,
+) -> None:
+    """Each try waits for its answer only as long as --timeout leaves, and so
+    do the pauses between tries: on the command's clock all of them end by
+    the timeout (the last try gets at least MIN_TRY_SECONDS)."""
+    now = [1000.0]
+    tries: list[float] = []
+    pauses: list[float] = []
+
+    def silent(request: Any, timeout: float) -> None:
+        tries.append(timeout)
+        now[0] += timeout
+        raise TimeoutError("timed out")
+
+    def sleep(seconds: float) -> None:
+        pauses.append(seconds)
+        now[0] += seconds
+
+    monkeypatch.setattr("time.monotonic", lambda: now[0])
+    monkeypatch.setattr("time.sleep", sleep)
+    monkeypatch.setattr("urllib.request.urlopen", silent)
+
+    status = main(
+        ["trigger", "--url", "http://127.0.0.1:9", "--app", "web", "--env"]
+        + ["staging", "--tag", "v1.2.0", "--timeout", f"{timeout:g}"]
+    )
+
+    assert status == 1
+    assert capsys.readouterr().err.endswith("timed out\n")
+    assert max(tries) <= min(timeout, trigger.REQUEST_SECONDS)
+    spent = now[0] - 1000.0
+    assert spent <= timeout + trigger.MIN_TRY_SECONDS, (tries, pauses)
