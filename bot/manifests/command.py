@@ -64,9 +64,19 @@ def read_text(path: Path) -> str:
     except IsADirectoryError:
         raise InvalidInput(f"{path}: is a directory, not a file") from None
     except UnicodeDecodeError as error:
-        raise InvalidInput(f"{path}: not UTF-8 text (byte {error.start})") from None
+        raise InvalidInput(_not_utf8(path, error)) from None
     except OSError as error:
         raise InvalidInput(f"{path}: cannot read: {error.strerror}") from None
+
+
+def _not_utf8(path: Path, error: UnicodeDecodeError) -> str:
+    """Name the first byte that is not UTF-8, its offset and line."""
+    offset = error.start
+    line = error.object.count(b"\n", 0, offset) + 1
+    return (
+        f"{path}: not UTF-8 text (byte 0x{error.object[offset]:02x} at offset "
+        f"{offset}, line {line})"
+    )
 
 
 def ensure_regular_file(path: Path) -> None:

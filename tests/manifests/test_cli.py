@@ -137,7 +137,9 @@ def test_directory_and_non_utf8_are_refused(tmp_path: Path, capsys) -> None:
     assert main(["bump", str(tmp_path), "--key", "a", "--tag", "v1"]) == 2
     assert "is a directory" in capsys.readouterr().err
     assert main(["bump", str(binary), "--key", "image.tag", "--tag", "v1"]) == 2
-    assert "not UTF-8 text (byte 14)" in capsys.readouterr().err
+    assert capsys.readouterr().err.endswith(
+        f"{binary}: not UTF-8 text (byte 0xff at offset 14, line 2)\n"
+    )
     assert binary.read_bytes() == b"image:\n  tag: \xff\n"
 
 
