@@ -37,3 +37,10 @@ class GitLabError(GitopsBotError):
 
     exit_status = 1
     http_status = 502
+
+
+def where_not_utf8(error: UnicodeDecodeError) -> str:
+    """``byte 0xff at offset 17, line 2``: the first byte that is not UTF-8."""
+    offset = error.start
+    line = error.object.count(b"\n", 0, offset) + 1
+    return f"byte 0x{error.object[offset]:02x} at offset {offset}, line {line}"

@@ -39,6 +39,7 @@ from bot.config.problems import (
     line_of,
 )
 from bot.config.rules import cross_problems, key_problems
+from bot.errors import where_not_utf8
 
 CONFIG_VARIABLE = "GITOPS_BOT_CONFIG"
 URL_VARIABLE = "GITOPS_BOT_GITLAB_URL"
@@ -79,7 +80,9 @@ def load_config(
             [f"{source} is a directory, not a configuration file"]
         ) from None
     except UnicodeDecodeError as error:
-        raise ConfigError([_not_utf8(source, error)]) from None
+        raise ConfigError(
+            [f"{source} is not UTF-8 text ({where_not_utf8(error)}); save it as UTF-8"]
+        ) from None
     except OSError as error:
         reason = error.strerror or str(error)
         raise ConfigError([f"{source}: cannot read the file: {reason}"]) from None
@@ -103,16 +106,6 @@ def _ensure_plain_file(source: Path) -> None:
             [f"{source} is {info.st_size} bytes; a configuration file is at most "
              f"{MAX_CONFIG_BYTES} bytes"]
         )  # fmt: skip
-
-
-def _not_utf8(source: Path, error: UnicodeDecodeError) -> str:
-    """Name the first byte that is not UTF-8, its offset and line."""
-    offset = error.start
-    line = error.object.count(b"\n", 0, offset) + 1
-    return (
-        f"{source} is not UTF-8 text (byte 0x{error.object[offset]:02x} at offset "
-        f"{offset}, line {line}); save it as UTF-8"
-    )
 
 
 def parse_config(

@@ -9,7 +9,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bot.errors import InvalidInput
+from bot.errors import InvalidInput, where_not_utf8
 from bot.manifests.engine import edit
 from bot.manifests.model import Change, EditResult, Target
 
@@ -64,19 +64,10 @@ def read_text(path: Path) -> str:
     except IsADirectoryError:
         raise InvalidInput(f"{path}: is a directory, not a file") from None
     except UnicodeDecodeError as error:
-        raise InvalidInput(_not_utf8(path, error)) from None
+        where = where_not_utf8(error)
+        raise InvalidInput(f"{path}: not UTF-8 text ({where})") from None
     except OSError as error:
         raise InvalidInput(f"{path}: cannot read: {error.strerror}") from None
-
-
-def _not_utf8(path: Path, error: UnicodeDecodeError) -> str:
-    """Name the first byte that is not UTF-8, its offset and line."""
-    offset = error.start
-    line = error.object.count(b"\n", 0, offset) + 1
-    return (
-        f"{path}: not UTF-8 text (byte 0x{error.object[offset]:02x} at offset "
-        f"{offset}, line {line})"
-    )
 
 
 def ensure_regular_file(path: Path) -> None:
