@@ -345,7 +345,6 @@ def test_an_index_past_the_list_counts_its_items(
     assert path.read_text() == text
 
 
-@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
 @pytest.mark.parametrize("through_link", [False, True])
 def test_a_fifo_is_refused_before_it_is_opened(
     tmp_path: Path, capsys, through_link: bool
